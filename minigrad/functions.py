@@ -1,0 +1,175 @@
+"""Pure array math: activations, losses and shape helpers. One home for each formula."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "sigmoid",
+    "relu",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "cross_entropy_error",
+    "softmax_cross_entropy",
+    "nll_loss",
+    "mean_squared_error",
+    "binary_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "sum_to",
+    "batch_size",
+    "binary_batch_size",
+    "as_numeric",
+    "check_targets",
+]
+
+DELTA = 1e-7
+"""The chapter's guard against log(0) in cross_entropy_error on probabilities."""
+
+
+def as_numeric(x: ArrayLike, where: str, arg: str) -> np.ndarray:
+    """x as an ndarray of a numeric (bool, int or float) dtype, or a TypeError naming `where.arg`."""
+    try:
+        a = np.asarray(x)
+    except (TypeError, ValueError) as e:  # ragged lists and the like
+        raise TypeError(f"{where}: {arg} must be a numeric array, got {type(x).__name__} ({e})") from e
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: {arg} must be numeric, got dtype {a.dtype} ({type(x).__name__})")
+    return a
+
+
+def _float(x: ArrayLike, where: str, arg: str) -> np.ndarray:
+    """x as a float array: float dtypes are kept, anything else numeric becomes float64."""
+    a = as_numeric(x, where, arg)
+    return a if a.dtype.kind == "f" else a.astype(np.float64)
+
+
+def sigmoid(x: ArrayLike) -> np.ndarray:
+    """1 / (1 + exp(-x)), elementwise, without overflow for any finite x."""
+    x = _float(x, "sigmoid", "x")
+    z = np.exp(-np.abs(x))  # in (0, 1]: never overflows
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def relu(x: ArrayLike) -> np.ndarray:
+    """max(x, 0), elementwise."""
+    x = as_numeric(x, "relu", "x")
+    return np.maximum(x, 0)
+
+
+def tanh(x: ArrayLike) -> np.ndarray:
+    """tanh(x), elementwise."""
+    return np.tanh(_float(x, "tanh", "x"))
+
+
+def log_softmax(x: ArrayLike) -> np.ndarray:
+    """log softmax over the last axis: x - max - log Σ exp(x - max); exact for logits of any size."""
+    x = _float(x, "log_softmax", "x")
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(x: ArrayLike) -> np.ndarray:
+    """exp(x - max) / Σ exp(x - max) over the last axis; (C,) or (N, C)."""
+    x = _float(x, "softmax", "x")
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def check_targets(y: np.ndarray, t: ArrayLike, where: str) -> np.ndarray:
+    """Validate targets t for scores or probabilities y of shape (C,) or (N, C).
+
+    Returns integer class labels of shape y.shape[:-1] when t holds labels, else t as a float
+    array of y's shape (one-hot rows or any target distribution).
+    """
+    t = as_numeric(t, where, "t")
+    if t.shape == y.shape:  # one-hot rows or a distribution, in y's dtype
+        return t.astype(y.dtype, copy=False)
+    if t.dtype.kind in "iu" and t.shape == y.shape[:-1]:
+        classes = y.shape[-1]
+        if t.size and (t.min() < 0 or t.max() >= classes):
+            bad = t[(t < 0) | (t >= classes)].flat[0]
+            raise ValueError(f"{where}: label {bad} in t is out of range for {classes} classes")
+        return t
+    raise ValueError(
+        f"{where}: t must be integer labels of shape {y.shape[:-1]} or one-hot rows of shape "
+        f"{y.shape}, got shape {t.shape} with dtype {t.dtype}"
+    )
+
+
+def batch_size(y: np.ndarray) -> int:
+    """N for a batch (N, C, ...), 1 for a single sample (C,)."""
+    return y.shape[0] if y.ndim > 1 else 1
+
+
+def binary_batch_size(y: np.ndarray) -> int:
+    """N = len(y) for binary targets, where each element of a 1-D y is a sample of its own."""
+    return y.shape[0] if y.ndim else 1
+
+
+def nll_loss(log_p: np.ndarray, t: np.ndarray) -> float:
+    """-Σ t log p / N for log-probabilities (C,) or (N, C) and targets already checked by check_targets."""
+    if t.shape == log_p.shape:
+        total = np.sum(t * log_p)
+    else:
+        rows = log_p.reshape(-1, log_p.shape[-1])
+        total = rows[np.arange(rows.shape[0]), t.reshape(-1)].sum()
+    return -float(total) / batch_size(log_p)
+
+
+def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
+    """-Σ t log(y + 1e-7) / N for probabilities y (C,) or (N, C); t one-hot or integer labels."""
+    y = _float(y, "cross_entropy_error", "y")
+    if y.ndim not in (1, 2):
+        raise ValueError(f"cross_entropy_error: y must have shape (C,) or (N, C), got {y.shape}")
+    t = check_targets(y, t, "cross_entropy_error")
+    return nll_loss(np.log(y + DELTA), t)
+
+
+def softmax_cross_entropy(x: ArrayLike, t: ArrayLike) -> float:
+    """cross_entropy_error(softmax(x), t) computed from the logits x via log_softmax (no log 0)."""
+    x = _float(x, "softmax_cross_entropy", "x")
+    t = check_targets(x, t, "softmax_cross_entropy")
+    return nll_loss(log_softmax(x), t)
+
+
+def mean_squared_error(y: ArrayLike, t: ArrayLike) -> float:
+    """0.5 Σ (y - t)² for one sample, divided by N for a batch (N, ...)."""
+    y = _float(y, "mean_squared_error", "y")
+    t = as_numeric(t, "mean_squared_error", "t")
+    if t.shape != y.shape:
+        raise ValueError(f"mean_squared_error: t must have y's shape {y.shape}, got {t.shape}")
+    return float(0.5 * np.sum((y - t) ** 2)) / batch_size(y)
+
+
+def binary_cross_entropy(y: ArrayLike, t: ArrayLike) -> float:
+    """-Σ [t log(y + 1e-7) + (1 - t) log(1 - y + 1e-7)] / N for probabilities y (N,) or (N, ...)."""
+    y = _float(y, "binary_cross_entropy", "y")
+    t = as_numeric(t, "binary_cross_entropy", "t")
+    if t.shape != y.shape:
+        raise ValueError(f"binary_cross_entropy: t must have y's shape {y.shape}, got {t.shape}")
+    total = np.sum(t * np.log(y + DELTA) + (1 - t) * np.log(1 - y + DELTA))
+    return -float(total) / binary_batch_size(y)
+
+
+def sigmoid_binary_cross_entropy(x: ArrayLike, t: ArrayLike) -> float:
+    """binary_cross_entropy(sigmoid(x), t) from logits: Σ [max(x, 0) - x t + log(1 + e^-|x|)] / N."""
+    x = _float(x, "sigmoid_binary_cross_entropy", "x")
+    t = as_numeric(t, "sigmoid_binary_cross_entropy", "t")
+    if t.shape != x.shape:
+        raise ValueError(
+            f"sigmoid_binary_cross_entropy: t must have x's shape {x.shape}, got {t.shape}"
+        )
+    total = np.sum(np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x))))
+    return float(total) / binary_batch_size(x)
+
+
+def sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a broadcast gradient g back down to `shape` (the inverse of numpy broadcasting)."""
+    g = np.asarray(g)
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)

@@ -1,0 +1,260 @@
+"""Layers: objects with forward and backward that compose into a computational graph.
+
+The protocol (any object with these members is a layer; subclassing Layer is optional):
+
+- ``forward(*inputs)`` computes the output and caches what ``backward`` needs. The inputs are
+  borrowed until ``backward``: the caller must not change them in between. The output belongs to
+  the caller, who may change it freely.
+- ``backward(dout)`` returns one gradient per differentiable input, in input order (a single array
+  for one input, a tuple for several), each with its input's shape, and overwrites ``grads``. It
+  never modifies ``dout`` or the inputs.
+- ``params`` and ``grads`` are dicts with the same keys; ``params`` holds the live arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from .functions import as_numeric, sigmoid, sum_to, tanh
+
+__all__ = ["Layer", "MulLayer", "AddLayer", "Affine", "Sigmoid", "ReLU", "Tanh", "init_weight"]
+
+Operand = Union[np.ndarray, int, float]
+RandomLike = Union[np.random.Generator, int, None]
+
+
+class Layer:
+    """Base class: forward(*inputs) -> y, backward(dout) -> dx or (dx, dy, ...); params/grads dicts."""
+
+    kinks: tuple[float, ...] = ()
+    """Input values where the layer's derivative jumps (ReLU: 0); gradcheck keeps away from them."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+
+    def forward(self, *inputs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward")
+
+    def backward(self, dout: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement backward")
+
+    def __call__(self, *inputs: Any) -> Any:
+        return self.forward(*inputs)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}={v.shape}" for k, v in self.params.items())
+        return f"{type(self).__name__}({shapes})"
+
+    def _cache(self, value: Any) -> Any:
+        """value, or a clear error if forward has not filled it yet."""
+        if value is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return value
+
+    def _dout(self, dout: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
+        """dout as an array, checked to have the output's shape."""
+        d = as_numeric(dout, f"{type(self).__name__}.backward", "dout")
+        if d.shape != shape:
+            raise ValueError(
+                f"{type(self).__name__}.backward: dout must have the output's shape {shape}, got {d.shape}"
+            )
+        return d
+
+
+def _operand(x: Any, where: str, arg: str) -> Operand:
+    """A Python number as is (so it keeps numpy's weak scalar typing), anything else as an array."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return x
+    return as_numeric(x, where, arg)
+
+
+def _broadcast(x: Operand, y: Operand, where: str) -> tuple[int, ...]:
+    """The broadcast shape of x and y, or a ValueError naming both shapes."""
+    try:
+        return np.broadcast_shapes(np.shape(x), np.shape(y))
+    except ValueError:
+        raise ValueError(
+            f"{where}: x of shape {np.shape(x)} and y of shape {np.shape(y)} do not broadcast"
+        ) from None
+
+
+class MulLayer(Layer):
+    """out = x · y (broadcasting); dx = dout · y, dy = dout · x, each summed to its input's shape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x: Operand | None = None
+        self.y: Operand | None = None
+
+    def forward(self, x: ArrayLike, y: ArrayLike) -> Any:
+        self.x = _operand(x, "MulLayer.forward", "x")
+        self.y = _operand(y, "MulLayer.forward", "y")
+        self.shape = _broadcast(self.x, self.y, "MulLayer.forward")
+        return self.x * self.y
+
+    def backward(self, dout: ArrayLike) -> tuple[Any, Any]:
+        x, y = self._cache(self.x), self.y
+        dout = self._dout(dout, self.shape)
+        return sum_to(dout * y, np.shape(x)), sum_to(dout * x, np.shape(y))
+
+
+class AddLayer(Layer):
+    """out = x + y (broadcasting); dx = dout, dy = dout, each summed to its input's shape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+
+    def forward(self, x: ArrayLike, y: ArrayLike) -> Any:
+        x = _operand(x, "AddLayer.forward", "x")
+        y = _operand(y, "AddLayer.forward", "y")
+        self.shape = _broadcast(x, y, "AddLayer.forward")
+        self.shapes = np.shape(x), np.shape(y)
+        return x + y
+
+    def backward(self, dout: ArrayLike) -> tuple[Any, Any]:
+        x_shape, y_shape = self._cache(self.shapes)
+        dout = self._dout(dout, self.shape)
+        return sum_to(dout, x_shape).copy(), sum_to(dout, y_shape).copy()  # never hand out dout
+
+
+def init_weight(
+    input_size: int,
+    output_size: int,
+    weight_init: str | float = "he",
+    rng: RandomLike = None,
+    dtype: DTypeLike = np.float64,
+) -> np.ndarray:
+    """W ~ N(0, s²) of shape (input_size, output_size), s = √(2/D) "he", √(1/D) "xavier", or s given."""
+    if isinstance(weight_init, str):
+        scales = {"he": np.sqrt(2.0 / input_size), "xavier": np.sqrt(1.0 / input_size)}
+        if weight_init not in scales:
+            raise ValueError(
+                f"init_weight: weight_init must be 'he', 'xavier' or a standard deviation, got {weight_init!r}"
+            )
+        scale = scales[weight_init]
+    elif isinstance(weight_init, (int, float)) and weight_init > 0:
+        scale = float(weight_init)
+    else:
+        raise ValueError(f"init_weight: a standard deviation must be a positive number, got {weight_init!r}")
+    draw = np.random.default_rng(rng).standard_normal((input_size, output_size))
+    return (scale * draw).astype(dtype)  # drawn in float64: float32 and float64 nets start alike
+
+
+class Affine(Layer):
+    """y = x·W + b for x (N, D) — or (N, ...) flattened to (N, D), or one sample (D,) — W (D, M), b (M,)."""
+
+    def __init__(self, W: ArrayLike, b: ArrayLike) -> None:
+        super().__init__()
+        W = as_numeric(W, "Affine", "W")
+        b = as_numeric(b, "Affine", "b")
+        if W.dtype.kind != "f":
+            W = W.astype(np.float64)
+        if W.ndim != 2:
+            raise ValueError(f"Affine: W must have shape (D, M), got {W.shape}")
+        if b.shape != W.shape[1:]:
+            raise ValueError(f"Affine: b must have shape ({W.shape[1]},) to match W {W.shape}, got {b.shape}")
+        if b.dtype != W.dtype:
+            b = b.astype(W.dtype)
+        self.params = {"W": W, "b": b}
+        self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        self.x: np.ndarray | None = None
+
+    @classmethod
+    def from_sizes(
+        cls,
+        input_size: int,
+        output_size: int,
+        weight_init: str | float = "he",
+        weight_init_std: float = 0.01,
+        rng: RandomLike = None,
+        dtype: DTypeLike = np.float64,
+    ) -> Affine:
+        """An Affine with W drawn by `weight_init` ("he", "xavier" or the book's "std") and b = 0."""
+        scale = weight_init_std if weight_init == "std" else weight_init
+        W = init_weight(input_size, output_size, scale, rng, dtype)
+        return cls(W, np.zeros(output_size, dtype=dtype))
+
+    def forward(self, x: ArrayLike) -> np.ndarray:
+        W, b = self.params["W"], self.params["b"]
+        x = as_numeric(x, "Affine.forward", "x")
+        if x.dtype != W.dtype:
+            if x.dtype.kind == "f":
+                raise TypeError(
+                    f"Affine.forward: x has dtype {x.dtype} but W has {W.dtype}; cast x with "
+                    f"x.astype(np.{W.dtype}) or build the layer in {x.dtype}"
+                )
+            x = x.astype(W.dtype)
+        features = int(np.prod(x.shape[1:])) if x.ndim > 1 else x.size
+        if x.ndim == 0 or features != W.shape[0]:
+            raise ValueError(
+                f"Affine.forward: x must have shape (N, {W.shape[0]}) or (N, ...) with "
+                f"{W.shape[0]} features per sample, got {x.shape}"
+            )
+        self.x_shape = x.shape
+        self.x = x.reshape(-1, W.shape[0])
+        y = self.x @ W + b
+        return y if x.ndim > 1 else y[0]
+
+    def backward(self, dout: ArrayLike) -> np.ndarray:
+        x, W = self._cache(self.x), self.params["W"]
+        out_shape = self.x_shape[:1] + W.shape[1:] if len(self.x_shape) > 1 else W.shape[1:]
+        dout = self._dout(dout, out_shape).reshape(-1, W.shape[1])
+        self.grads["W"] = x.T @ dout
+        self.grads["b"] = dout.sum(axis=0)
+        return (dout @ W.T).reshape(self.x_shape)
+
+
+class Sigmoid(Layer):
+    """y = 1 / (1 + e^-x); dx = dout · y (1 - y)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.y: np.ndarray | None = None
+
+    def forward(self, x: ArrayLike) -> np.ndarray:
+        self.y = sigmoid(as_numeric(x, "Sigmoid.forward", "x"))
+        return self.y.copy()  # the caller owns the output; backward keeps its own y
+
+    def backward(self, dout: ArrayLike) -> np.ndarray:
+        y = self._cache(self.y)
+        return self._dout(dout, y.shape) * y * (1 - y)
+
+
+class Tanh(Layer):
+    """y = tanh(x); dx = dout · (1 - y²)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.y: np.ndarray | None = None
+
+    def forward(self, x: ArrayLike) -> np.ndarray:
+        self.y = tanh(as_numeric(x, "Tanh.forward", "x"))
+        return self.y.copy()  # the caller owns the output; backward keeps its own y
+
+    def backward(self, dout: ArrayLike) -> np.ndarray:
+        y = self._cache(self.y)
+        return self._dout(dout, y.shape) * (1 - y * y)
+
+
+class ReLU(Layer):
+    """y = max(x, 0); dx = dout where x > 0, else 0 (the derivative at 0 is taken as 0)."""
+
+    kinks = (0.0,)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mask: np.ndarray | None = None
+
+    def forward(self, x: ArrayLike) -> np.ndarray:
+        x = as_numeric(x, "ReLU.forward", "x")
+        self.mask = x > 0
+        return x * self.mask
+
+    def backward(self, dout: ArrayLike) -> np.ndarray:
+        mask = self._cache(self.mask)
+        return self._dout(dout, mask.shape) * mask

@@ -1,0 +1,294 @@
+"""Composition: Sequential (a chain of layers) and Graph (a DAG of layers over named values)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Iterator
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import numerical
+from .layers import Layer
+
+__all__ = ["Sequential", "Graph"]
+
+
+def _check_layer(layer: Any, where: str) -> None:
+    """A TypeError unless `layer` follows the Layer protocol (forward, backward, params, grads)."""
+    missing = [m for m in ("forward", "backward", "params", "grads") if not hasattr(layer, m)]
+    if missing:
+        raise TypeError(
+            f"{where}: {type(layer).__name__} is not a layer: it lacks {', '.join(missing)} "
+            "(a layer needs forward, backward, params and grads)"
+        )
+
+
+def _flat(layers: dict[str, Any], attr: str) -> dict[str, np.ndarray]:
+    """The layers' params or grads in one dict keyed "<layer key>.<name>"."""
+    return {f"{key}.{name}": a for key, layer in layers.items() for name, a in getattr(layer, attr).items()}
+
+
+class Sequential(Layer):
+    """A chain y = f_n(…f_1(x)); with a loss, forward(x, t) returns the loss L. Itself a layer."""
+
+    def __init__(self, *layers: Any, loss: Any = None) -> None:
+        # params and grads are views over the layers' dicts (properties), so Layer.__init__ is skipped.
+        for i, layer in enumerate(layers):
+            _check_layer(layer, f"Sequential: layer {i}")
+        if loss is not None:
+            _check_layer(loss, "Sequential: loss")
+        seen: dict[int, int] = {}
+        for i, layer in enumerate((*layers, loss) if loss is not None else layers):
+            if id(layer) in seen:
+                raise ValueError(
+                    f"Sequential: layers {seen[id(layer)]} and {i} are the same {type(layer).__name__} "
+                    "instance; their caches would collide, so give each position its own layer"
+                )
+            seen[id(layer)] = i
+        self.layers = list(layers)
+        self.last_layer = loss
+        self._mode: str | None = None  # "output" after forward(x), "loss" after forward(x, t)
+
+    def _keyed(self) -> dict[str, Any]:
+        keyed: dict[str, Any] = {str(i): layer for i, layer in enumerate(self.layers)}
+        if self.last_layer is not None:
+            keyed["loss"] = self.last_layer
+        return keyed
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        """Every layer's parameters, keyed "<index>.<name>" (e.g. "0.W"): the live arrays."""
+        return _flat(self._keyed(), "params")
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        """Every layer's latest gradients, keyed like params."""
+        return _flat(self._keyed(), "grads")
+
+    def forward(self, x: ArrayLike, t: ArrayLike | None = None) -> Any:
+        for layer in self.layers:
+            x = layer.forward(x)
+        if t is None:
+            self._mode = "output"
+            return x
+        if self.last_layer is None:
+            raise ValueError("Sequential.forward: targets t were given, but this Sequential has no loss")
+        self._mode = "loss"
+        return self.last_layer.forward(x, t)
+
+    def backward(self, dout: Any = None) -> Any:
+        """dx from dout (after forward(x)), or from the loss (after loss(x, t), where dout defaults to 1)."""
+        if self._mode is None:
+            raise RuntimeError("Sequential.backward called before forward")
+        if self._mode == "loss":
+            dout = self.last_layer.backward(1.0 if dout is None else dout)
+        elif dout is None:
+            raise ValueError("Sequential.backward: dout is required after forward(x) without targets")
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def predict(self, x: ArrayLike) -> Any:
+        """The chain's output (the scores before the loss)."""
+        return self.forward(x)
+
+    def loss(self, x: ArrayLike, t: ArrayLike) -> float:
+        """The loss of predict(x) against targets t."""
+        return self.forward(x, t)
+
+    def accuracy(self, x: ArrayLike, t: ArrayLike) -> float:
+        """The fraction of samples whose highest score is the target class (t: labels or one-hot)."""
+        y = np.asarray(self.predict(x))
+        t = np.asarray(t)
+        labels = t.argmax(axis=-1) if t.shape == y.shape else t
+        if labels.shape != y.shape[:-1]:
+            raise ValueError(
+                f"Sequential.accuracy: t must be labels of shape {y.shape[:-1]} or one-hot of shape "
+                f"{y.shape}, got {t.shape}"
+            )
+        return float(np.mean(y.argmax(axis=-1) == labels))
+
+    def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, np.ndarray]:
+        """Backprop: the loss's gradient for every parameter, keyed like params."""
+        self.loss(x, t)
+        self.backward()
+        return self.grads
+
+    def numerical_gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, np.ndarray]:
+        """The chapter's slow way: central differences of loss(x, t) for every parameter element."""
+        return {
+            name: numerical.numerical_gradient(lambda _: self.loss(x, t), p)
+            for name, p in self.params.items()
+        }
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.layers[i]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        parts = [repr(layer) for layer in self.layers]
+        if self.last_layer is not None:
+            parts.append(f"loss={self.last_layer!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class Graph(Layer):
+    """A DAG of layers over named values. forward(*inputs) -> output; backward(dout) -> a gradient per input.
+
+    Build it by naming its inputs and adding nodes in order, each consuming values defined before it::
+
+        g = Graph(["apple", "apple_num", "tax"])
+        g.add("apple_price", MulLayer(), "apple", "apple_num")
+        g.add("price", MulLayer(), "apple_price", "tax")
+
+    The output is the last node added (or `g.output = name`). Where a value feeds several nodes its
+    gradient is the sum of theirs. An input that no gradient reaches (e.g. a loss's targets) gets None.
+    """
+
+    def __init__(self, inputs: list[str] | tuple[str, ...]) -> None:
+        # params and grads are views over the nodes' layers (properties), so Layer.__init__ is skipped.
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        names = list(inputs)
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise ValueError(f"Graph: inputs must be a non-empty list of names, got {inputs!r}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"Graph: input names must be distinct, got {names}")
+        self.inputs = names
+        self.nodes: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        self.output: str | None = None
+        self.values: dict[str, Any] = {}
+        self.gradients: dict[str, Any] = {}
+
+    def add(self, name: str, layer: Any, *inputs: str) -> str:
+        """Add node `name` computing layer.forward(*values of inputs); returns name."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"Graph.add: a node name must be a non-empty string, got {name!r}")
+        if name in inputs:
+            raise ValueError(f"Graph.add: node '{name}' consumes itself, which would make a cycle")
+        if name in self.nodes or name in self.inputs:
+            raise ValueError(f"Graph.add: the name '{name}' is already defined")
+        _check_layer(layer, f"Graph.add('{name}')")
+        if not inputs:
+            raise ValueError(f"Graph.add: node '{name}' needs at least one input value")
+        known = [*self.inputs, *self.nodes]
+        for value in inputs:
+            if value not in known:
+                raise ValueError(
+                    f"Graph.add: node '{name}' consumes unknown value '{value}'; "
+                    f"defined so far: {', '.join(known)}"
+                )
+        for other, (used, _) in self.nodes.items():
+            if used is layer:
+                raise ValueError(
+                    f"Graph.add: node '{name}' reuses the {type(layer).__name__} instance of node "
+                    f"'{other}'; their caches would collide, so give each node its own layer"
+                )
+        self.nodes[name] = (layer, tuple(inputs))
+        self.output = name
+        return name
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        """Every node's parameters, keyed "<node>.<name>": the live arrays."""
+        return _flat({n: layer for n, (layer, _) in self.nodes.items()}, "params")
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        """Every node's latest gradients, keyed like params."""
+        return _flat({n: layer for n, (layer, _) in self.nodes.items()}, "grads")
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Run every node in order; inputs by position (in `inputs` order) or by name."""
+        if self.output not in self.nodes:
+            raise ValueError(f"Graph.forward: the output '{self.output}' is not a node of this graph")
+        if len(args) > len(self.inputs):
+            raise TypeError(f"Graph.forward: takes {len(self.inputs)} inputs {self.inputs}, got {len(args)}")
+        values = dict(zip(self.inputs, args))
+        for key, value in kwargs.items():
+            if key not in self.inputs or key in values:
+                why = "unknown input" if key not in self.inputs else "input given twice"
+                raise TypeError(f"Graph.forward: {why} '{key}'; inputs are {self.inputs}")
+            values[key] = value
+        missing = [n for n in self.inputs if n not in values]
+        if missing:
+            raise TypeError(f"Graph.forward: missing input(s) {missing}")
+        for name, (layer, ins) in self.nodes.items():
+            values[name] = layer.forward(*(values[v] for v in ins))
+        self.values = values
+        self.gradients = {}
+        return values[self.output]
+
+    def backward(self, dout: Any = None) -> Any:
+        """Gradients in reverse topological order; one per input, in input order (dout defaults to 1 for a scalar output)."""
+        if not self.values:
+            raise RuntimeError("Graph.backward called before forward")
+        if dout is None:
+            if np.ndim(self.values[self.output]) != 0:
+                raise ValueError("Graph.backward: dout is required when the output is not a scalar")
+            dout = 1.0
+        grads: dict[str, Any] = {self.output: dout}
+        for name in reversed(self.nodes):
+            if name not in grads:
+                continue  # not on a path to the output
+            layer, ins = self.nodes[name]
+            g = layer.backward(grads[name])
+            g = g if isinstance(g, tuple) else (g,)
+            if len(g) > len(ins):
+                raise ValueError(
+                    f"Graph.backward: node '{name}' ({type(layer).__name__}) returned {len(g)} "
+                    f"gradients for {len(ins)} inputs"
+                )
+            for value, dv in zip(ins, g):
+                if dv is not None:
+                    grads[value] = dv if value not in grads else grads[value] + dv  # fan-out sums
+        self.gradients = grads
+        result = tuple(grads.get(n) for n in self.inputs)
+        return result[0] if len(result) == 1 else result
+
+    def to_dot(self) -> str:
+        """Graphviz DOT text: each edge labelled with its forward value and, in red, its gradient."""
+
+        def q(s: str) -> str:
+            return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+        def edge(src: str, dst: str, value: str) -> str:
+            parts = []
+            if value in self.values:
+                parts.append(html.escape(_show(self.values[value])))
+            if value in self.gradients:
+                parts.append(f'<FONT COLOR="red">{html.escape(_show(self.gradients[value]))}</FONT>')
+            label = f" [label=<{'<BR/>'.join(parts)}>]" if parts else ""
+            return f"  {q(src)} -> {q(dst)}{label};"
+
+        symbols = {"MulLayer": "×", "AddLayer": "+"}
+        lines = ["digraph minigrad {", "  rankdir=LR;", '  node [shape=circle, fontname="Helvetica"];']
+        lines += [f"  {q(n)} [shape=plaintext];" for n in self.inputs]
+        for name, (layer, _) in self.nodes.items():
+            kind = type(layer).__name__
+            lines.append(f"  {q(name)} [label={q(symbols.get(kind, kind))}, xlabel={q(name)}];")
+        for name, (_, ins) in self.nodes.items():
+            lines += [edge(v, name, v) for v in ins]
+        if self.output is not None:
+            lines.append(f'  {q("out:" + self.output)} [shape=plaintext, label={q(self.output)}];')
+            lines.append(edge(self.output, "out:" + self.output, self.output))
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def __repr__(self) -> str:
+        nodes = ", ".join(f"{n}={type(layer).__name__}({', '.join(ins)})" for n, (layer, ins) in self.nodes.items())
+        return f"Graph(inputs={self.inputs}, {nodes})"
+
+
+def _show(value: Any) -> str:
+    """A scalar as Python prints it; an array as its shape and dtype."""
+    if np.ndim(value) == 0:
+        return str(value.item() if isinstance(value, np.ndarray) else value)
+    a = np.asarray(value)
+    return f"{a.dtype}{list(a.shape)}"
