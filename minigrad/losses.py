@@ -90,6 +90,8 @@ class SigmoidWithLoss(Loss):
     def forward(self, x: ArrayLike, t: ArrayLike) -> float:
         x = self._float_input(x, "x")
         self.t = self._same_shape(x, t)
+        if self.t.size and (self.t.min() < 0 or self.t.max() > 1):
+            raise ValueError(f"SigmoidWithLoss.forward: t must lie in [0, 1], got values in [{self.t.min()}, {self.t.max()}]")
         self.y = sigmoid(x)
         return sigmoid_binary_cross_entropy(x, self.t)
 
