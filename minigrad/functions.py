@@ -66,14 +66,16 @@ def tanh(x: ArrayLike) -> np.ndarray:
 def log_softmax(x: ArrayLike) -> np.ndarray:
     """log softmax over the last axis: x - max - log Σ exp(x - max); exact for logits of any size."""
     x = _float(x, "log_softmax", "x")
-    shifted = x - x.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):  # a gap beyond the float range gives -inf, whose exp is 0
+        shifted = x - x.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax(x: ArrayLike) -> np.ndarray:
     """exp(x - max) / Σ exp(x - max) over the last axis; (C,) or (N, C)."""
     x = _float(x, "softmax", "x")
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    with np.errstate(over="ignore"):  # a gap beyond the float range gives -inf, whose exp is 0
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 

@@ -1,0 +1,125 @@
+"""functions.py: the chapter's exact values, numerical stability, dtypes and bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from minigrad.functions import (
+    binary_cross_entropy,
+    cross_entropy_error,
+    log_softmax,
+    mean_squared_error,
+    relu,
+    sigmoid,
+    sigmoid_binary_cross_entropy,
+    softmax,
+    softmax_cross_entropy,
+    sum_to,
+    tanh,
+)
+
+T = np.array([0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+Y_FOR_2 = np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
+Y_FOR_7 = np.array([0.1, 0.05, 0.1, 0.0, 0.05, 0.1, 0.0, 0.6, 0.0, 0.0])
+
+
+def test_mean_squared_error_gives_the_chapters_values():
+    assert mean_squared_error(Y_FOR_2, T) == 0.097500000000000031  # the book prints 0.097500000000000031
+    assert mean_squared_error(Y_FOR_7, T) == 0.59750000000000003
+
+
+def test_cross_entropy_error_gives_the_chapters_values():
+    assert cross_entropy_error(Y_FOR_2, T) == 0.510825457099338
+    assert cross_entropy_error(Y_FOR_7, T) == 2.302584092994546
+
+
+def test_cross_entropy_error_takes_labels_or_one_hot_and_averages_a_batch():
+    y = np.stack([Y_FOR_2, Y_FOR_7])
+    one_hot = np.stack([T, T])
+    expected = (0.510825457099338 + 2.302584092994546) / 2
+    assert cross_entropy_error(y, one_hot) == pytest.approx(expected, rel=1e-15)
+    assert cross_entropy_error(y, np.array([2, 2])) == pytest.approx(expected, rel=1e-15)
+    assert cross_entropy_error(Y_FOR_2, 2) == 0.510825457099338
+
+
+def test_mean_squared_error_divides_a_batch_by_n():
+    y = np.stack([Y_FOR_2, Y_FOR_7])
+    assert mean_squared_error(y, np.stack([T, T])) == pytest.approx((0.0975 + 0.5975) / 2, rel=1e-15)
+
+
+@pytest.mark.parametrize("x", [-1e308, -1000.0, -40.0, 0.0, 40.0, 1000.0, 1e308])
+def test_sigmoid_is_stable_for_any_finite_input(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = sigmoid(np.array([x]))
+    assert np.all(np.isfinite(y)) and 0.0 <= y[0] <= 1.0
+    assert y[0] == pytest.approx(1 / (1 + np.exp(-np.clip(x, -700, 700))), rel=1e-12, abs=1e-300)
+
+
+def test_sigmoid_relu_tanh_values_and_float32():
+    x = np.array([-2.0, 0.0, 3.0], dtype=np.float32)
+    for f in (sigmoid, relu, tanh, softmax, log_softmax):
+        assert f(x).dtype == np.float32
+    np.testing.assert_allclose(sigmoid(x), [0.11920292, 0.5, 0.95257413], rtol=1e-6)
+    np.testing.assert_array_equal(relu(x), [0.0, 0.0, 3.0])
+    np.testing.assert_allclose(tanh(x), np.tanh(x.astype(np.float64)), rtol=1e-6)
+
+
+def test_softmax_is_shift_invariant_and_stable_for_huge_logits():
+    a = np.array([0.3, 2.9, 4.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        big = softmax(np.array([1010.0, 1000.0, 990.0]))
+        np.testing.assert_allclose(softmax(a + 1000), softmax(a), rtol=1e-12)
+        assert np.all(np.isfinite(softmax(np.array([1e308, -1e308, 0.0]))))
+    np.testing.assert_allclose(big, [9.99954600e-01, 4.53978686e-05, 2.06106005e-09], rtol=1e-6)
+    np.testing.assert_allclose(softmax(a), [0.01821127, 0.24519181, 0.73659691], rtol=1e-6)
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, max_side=6), elements=st.floats(-1e6, 1e6)))
+def test_softmax_rows_sum_to_one_and_match_log_softmax(x):
+    y = softmax(x)
+    np.testing.assert_allclose(y.sum(axis=-1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(log_softmax(x)), y, rtol=1e-9, atol=1e-300)
+
+
+def test_softmax_cross_entropy_is_exact_from_logits_where_probabilities_underflow():
+    x = np.array([[1000.0, 0.0, -1000.0]])
+    assert softmax_cross_entropy(x, np.array([0])) == 0.0
+    assert softmax_cross_entropy(x, np.array([2])) == 2000.0  # softmax would give p = 0 here
+    assert softmax_cross_entropy(np.log(Y_FOR_2[[0, 2]]), 1) == pytest.approx(-np.log(0.6 / 0.7), rel=1e-12)
+
+
+def test_binary_cross_entropy_from_logits_matches_probabilities_and_is_stable():
+    x = np.array([-3.0, -0.5, 0.0, 2.0])
+    t = np.array([0.0, 1.0, 1.0, 0.0])
+    assert sigmoid_binary_cross_entropy(x, t) == pytest.approx(binary_cross_entropy(sigmoid(x), t), rel=1e-6)
+    assert sigmoid_binary_cross_entropy(np.array([1000.0, -1000.0]), np.array([0.0, 1.0])) == 1000.0
+    assert binary_cross_entropy(np.array([[0.5]]), np.array([[1.0]])) == pytest.approx(np.log(2), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("g_shape", "shape"), [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 3), (2, 1)), ((4, 2, 3), (1, 3)), ((2, 3), ())]
+)
+def test_sum_to_inverts_broadcasting(g_shape, shape):
+    g = np.arange(np.prod(g_shape), dtype=float).reshape(g_shape)
+    out = sum_to(g, shape)
+    assert out.shape == shape
+    assert np.sum(out) == np.sum(g)
+
+
+def test_bad_input_names_the_function_and_argument():
+    with pytest.raises(TypeError, match=r"sigmoid: x must be numeric"):
+        sigmoid(np.array(["a"]))
+    with pytest.raises(ValueError, match=r"cross_entropy_error: label 10 in t is out of range for 10 classes"):
+        cross_entropy_error(Y_FOR_2[None], np.array([10]))
+    with pytest.raises(ValueError, match=r"cross_entropy_error: t must be integer labels of shape \(2,\)"):
+        cross_entropy_error(np.stack([Y_FOR_2, Y_FOR_7]), np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"mean_squared_error: t must have y's shape \(10,\), got \(3,\)"):
+        mean_squared_error(Y_FOR_2, np.zeros(3))
+    with pytest.raises(ValueError, match=r"cross_entropy_error: y must have shape \(C,\) or \(N, C\)"):
+        cross_entropy_error(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)))
