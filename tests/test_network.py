@@ -1,0 +1,181 @@
+"""network.py: Sequential and Graph — composition, automatic backward, fan-out, DOT, errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigrad import Affine, AddLayer, Graph, MulLayer, ReLU, Sequential, Sigmoid, SoftmaxWithLoss, Tanh
+from minigrad.numerical import numerical_gradient
+
+
+def price_graph():
+    g = Graph(["apple", "apple_num", "orange", "orange_num", "tax"])
+    g.add("apple_price", MulLayer(), "apple", "apple_num")
+    g.add("orange_price", MulLayer(), "orange", "orange_num")
+    g.add("all_price", AddLayer(), "apple_price", "orange_price")
+    g.add("price", MulLayer(), "all_price", "tax")
+    return g
+
+
+def small_net(rng, d=4, h=5, c=3):
+    return Sequential(
+        Affine(rng.standard_normal((d, h)), rng.standard_normal(h)),
+        Tanh(),
+        Affine(rng.standard_normal((h, c)), rng.standard_normal(c)),
+        loss=SoftmaxWithLoss(),
+    )
+
+
+def test_price_graph_gives_the_chapters_numbers():
+    g = price_graph()
+    assert g.forward(100, 2, 150, 3, 1.1) == 715.0000000000001
+    dapple, dapple_num, dorange, dorange_num, dtax = g.backward(1)
+    assert (dapple, dapple_num, dorange, dorange_num, dtax) == (2.2, 110.00000000000001, 3.3000000000000003, 165.0, 650)
+    assert str(dtax) == "650" and str(dapple_num) == "110.00000000000001"
+    assert g.gradients["all_price"] == 1.1
+
+
+def test_graph_inputs_by_name_and_scalar_output_dout_defaults_to_one():
+    g = price_graph()
+    assert g.forward(apple=100, apple_num=2, orange=150, orange_num=3, tax=1.1) == 715.0000000000001
+    assert g.backward()[0] == 2.2
+
+
+def test_fan_out_sums_the_gradients_of_every_use():
+    # y = x·x + x: x feeds three places; dy/dx = 2x + 1
+    g = Graph(["x"])
+    g.add("square", MulLayer(), "x", "x")
+    g.add("y", AddLayer(), "square", "x")
+    x = np.array([1.5, -2.0, 3.0])
+    g.forward(x)
+    np.testing.assert_allclose(g.backward(np.ones(3)), 2 * x + 1)
+
+
+def test_graph_with_a_loss_returns_none_for_the_targets_and_fills_every_layer():
+    rng = np.random.default_rng(0)
+    g = Graph(["x", "t"])
+    g.add("h", Affine(rng.standard_normal((4, 3)), np.zeros(3)), "x")
+    g.add("a", Sigmoid(), "h")
+    g.add("b", ReLU(), "h")
+    g.add("s", AddLayer(), "a", "b")
+    g.add("loss", SoftmaxWithLoss(), "s", "t")
+    x, t = rng.standard_normal((2, 4)), np.array([0, 2])
+    g.forward(x, t)
+    dx, dt = g.backward()
+    assert dt is None
+    assert set(g.grads) == {"h.W", "h.b"}
+    W = g.params["h.W"]
+    np.testing.assert_allclose(g.grads["h.W"], numerical_gradient(lambda _: g.forward(x, t), W), rtol=1e-6, atol=1e-9)
+    g.forward(x, t)
+    np.testing.assert_allclose(g.backward()[0], dx, rtol=1e-15)
+    np.testing.assert_allclose(dx, numerical_gradient(lambda _: g.forward(x, t), x), rtol=1e-6, atol=1e-9)
+
+
+def test_graphs_and_sequentials_nest():
+    rng = np.random.default_rng(1)
+    inner = Graph(["x", "y"])
+    inner.add("p", MulLayer(), "x", "y")
+    outer = Graph(["a", "b"])
+    outer.add("g", inner, "a", "b")
+    outer.add("s", Sequential(Tanh(), Sigmoid()), "g")
+    a, b = rng.standard_normal(3), rng.standard_normal(3)
+    outer.forward(a, b)
+    da, db = outer.backward(np.ones(3))
+    np.testing.assert_allclose(da, numerical_gradient(lambda _: float(np.sum(outer.forward(a, b))), a), rtol=1e-6)
+    np.testing.assert_allclose(db, numerical_gradient(lambda _: float(np.sum(outer.forward(a, b))), b), rtol=1e-6)
+
+
+def test_graph_errors_name_the_node_and_value():
+    g = Graph(["x"])
+    with pytest.raises(ValueError, match=r"Graph.add: node 'y' consumes unknown value 'z'; defined so far: x"):
+        g.add("y", ReLU(), "z")
+    with pytest.raises(ValueError, match=r"Graph.add: node 'y' consumes itself, which would make a cycle"):
+        g.add("y", ReLU(), "y")
+    relu = ReLU()
+    g.add("y", relu, "x")
+    with pytest.raises(ValueError, match=r"Graph.add: the name 'y' is already defined"):
+        g.add("y", Tanh(), "x")
+    with pytest.raises(ValueError, match=r"Graph.add: node 'z' reuses the ReLU instance of node 'y'"):
+        g.add("z", relu, "y")
+    with pytest.raises(TypeError, match=r"Graph.add\('z'\): int is not a layer: it lacks forward, backward, params, grads"):
+        g.add("z", 3, "y")
+    with pytest.raises(RuntimeError, match=r"Graph.backward called before forward"):
+        g.backward(np.ones(2))
+    with pytest.raises(TypeError, match=r"Graph.forward: missing input\(s\) \['x'\]"):
+        g.forward()
+    with pytest.raises(TypeError, match=r"Graph.forward: unknown input 'w'"):
+        g.forward(w=1.0)
+    with pytest.raises(ValueError, match=r"Graph: input names must be distinct"):
+        Graph(["x", "x"])
+    g.forward(np.ones(2))
+    with pytest.raises(ValueError, match=r"Graph.backward: dout is required when the output is not a scalar"):
+        g.backward()
+
+
+def test_to_dot_labels_each_edge_with_its_value_and_gradient():
+    g = price_graph()
+    assert '"apple" -> "apple_price";' in g.to_dot()  # before forward: no labels
+    g.forward(100, 2, 150, 3, 1.1)
+    g.backward(1)
+    dot = g.to_dot()
+    assert dot.startswith("digraph minigrad {") and dot.rstrip().endswith("}")
+    assert '"tax" -> "price" [label=<1.1<BR/><FONT COLOR="red">650</FONT>>];' in dot
+    assert '"apple_num" -> "apple_price" [label=<2<BR/><FONT COLOR="red">110.00000000000001</FONT>>];' in dot
+    assert '"price" -> "out:price" [label=<715.0000000000001<BR/><FONT COLOR="red">1</FONT>>];' in dot
+    assert '"all_price" [label="+", xlabel="all_price"];' in dot
+
+
+@given(n=st.integers(1, 4), seed=st.integers(0, 2**16))
+def test_sequential_gradient_matches_numerical_gradient(n, seed):
+    rng = np.random.default_rng(seed)
+    net = small_net(rng)
+    x, t = rng.standard_normal((n, 4)), rng.integers(0, 3, n)
+    grads = net.gradient(x, t)
+    numeric = net.numerical_gradient(x, t)
+    assert set(grads) == set(numeric) == {"0.W", "0.b", "2.W", "2.b"}
+    for key in grads:
+        np.testing.assert_allclose(grads[key], numeric[key], rtol=1e-5, atol=1e-8, err_msg=key)
+
+
+def test_sequential_params_are_the_layers_arrays_and_grads_follow_backward():
+    rng = np.random.default_rng(0)
+    net = small_net(rng)
+    assert net.params["0.W"] is net[0].params["W"]
+    net.gradient(rng.standard_normal((2, 4)), np.array([0, 1]))
+    assert net.grads["2.b"] is net[2].grads["b"]
+
+
+def test_sequential_as_a_layer_backpropagates_dout():
+    rng = np.random.default_rng(2)
+    net = Sequential(Affine(rng.standard_normal((3, 2)), np.zeros(2)), Sigmoid())
+    x = rng.standard_normal((4, 3))
+    dout = rng.standard_normal((4, 2))
+    net.forward(x)
+    dx = net.backward(dout)
+    np.testing.assert_allclose(dx, numerical_gradient(lambda _: float(np.sum(net.forward(x) * dout)), x), rtol=1e-6)
+    assert len(net) == 2 and isinstance(net[1], Sigmoid)
+
+
+def test_sequential_accuracy_takes_labels_or_one_hot():
+    net = Sequential(Affine(np.eye(3), np.zeros(3)), loss=SoftmaxWithLoss())
+    x = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, 0, 0]])
+    t = np.array([0, 1, 2, 2])
+    assert net.accuracy(x, t) == 0.75
+    assert net.accuracy(x, np.eye(3)[t]) == 0.75
+
+
+def test_sequential_errors():
+    relu = ReLU()
+    with pytest.raises(ValueError, match=r"Sequential: layers 0 and 1 are the same ReLU instance"):
+        Sequential(relu, relu)
+    with pytest.raises(TypeError, match=r"Sequential: layer 1: str is not a layer"):
+        Sequential(ReLU(), "relu")
+    net = Sequential(ReLU())
+    with pytest.raises(RuntimeError, match=r"Sequential.backward called before forward"):
+        net.backward(np.ones(2))
+    net.forward(np.ones(2))
+    with pytest.raises(ValueError, match=r"Sequential.backward: dout is required after forward\(x\) without targets"):
+        net.backward()
+    with pytest.raises(ValueError, match=r"Sequential.forward: targets t were given, but this Sequential has no loss"):
+        net.forward(np.ones(2), np.ones(2))
