@@ -1,0 +1,323 @@
+"""Saving and loading: a model's architecture and weights (plus optimizer and rng state) in one .npz.
+
+The file is a plain ``np.savez`` archive read with ``np.load(..., allow_pickle=False)``:
+
+- ``minigrad.json`` — a 0-d string array holding JSON: format name and version, the architecture
+  (a preset's ``config``, or a Sequential's layer list), the optimizer's class and scalars, the
+  random generator's ``bit_generator.state`` and the caller's ``extra`` dict;
+- ``param/<key>`` — each parameter, keyed as in ``model.params`` (e.g. ``param/0.W``);
+- ``optimizer/<slot>.<key>`` — each optimizer state array.
+
+Files are written atomically: to a temporary file in the same directory, then ``os.replace``, so a
+crash mid-write leaves any previous file intact. Checkpoints for resuming training are written by
+``Trainer.save_checkpoint`` (save_model with optimizer, rng and the trainer's epoch and History) and
+read back by ``load_checkpoint`` or ``Trainer.load_checkpoint``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from .layers import Affine, ReLU, Sigmoid, Tanh
+from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
+from .models import MultiLayerNet, TwoLayerNet
+from .network import Sequential
+from .optimizers import OPTIMIZERS, Optimizer
+
+__all__ = ["save_model", "load_model", "load_weights", "load_checkpoint", "Checkpoint", "ModelFileError"]
+
+FORMAT = "minigrad"
+VERSION = 1
+META = "minigrad.json"
+PRESETS = {"TwoLayerNet": TwoLayerNet, "MultiLayerNet": MultiLayerNet}
+PARAMETER_FREE = {cls.__name__: cls for cls in (ReLU, Sigmoid, Tanh, SoftmaxWithLoss, SigmoidWithLoss, MeanSquaredError)}
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+class ModelFileError(ValueError):
+    """A file that is not a minigrad model, is truncated or corrupt, or holds another architecture."""
+
+
+@dataclass
+class Checkpoint:
+    """What load_checkpoint returns: the model, and the optimizer, rng and extra dict saved with it (None/{} if not)."""
+
+    model: Any
+    optimizer: Optimizer | None = None
+    rng: np.random.Generator | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- architecture <-> JSON
+
+
+def _layer_spec(layer: Any, where: str) -> dict[str, Any]:
+    if isinstance(layer, Sequential):
+        return _model_spec(layer, where)
+    name = type(layer).__name__
+    if type(layer) is Affine:
+        W = layer.params["W"]
+        return {"class": "Affine", "shape": list(W.shape), "dtype": W.dtype.name}
+    if PARAMETER_FREE.get(name) is type(layer):
+        return {"class": name}
+    raise TypeError(
+        f"save_model: {where} is a {name}, which save_model cannot rebuild; it saves TwoLayerNet, "
+        f"MultiLayerNet and Sequentials of Affine, {', '.join(PARAMETER_FREE)} (use np.savez on "
+        "model.params for other models)"
+    )
+
+
+def _model_spec(model: Any, where: str = "the model") -> dict[str, Any]:
+    name = type(model).__name__
+    if PRESETS.get(name) is type(model) and isinstance(getattr(model, "config", None), dict):
+        return {"class": name, "config": model.config}
+    if isinstance(model, Sequential):
+        layers = [_layer_spec(layer, f"{where}'s layer {i}") for i, layer in enumerate(model.layers)]
+        loss = None if model.last_layer is None else _layer_spec(model.last_layer, f"{where}'s loss")
+        return {"class": "Sequential", "layers": layers, "loss": loss}
+    raise TypeError(f"save_model: {where} must be a TwoLayerNet, MultiLayerNet or Sequential, got {name}")
+
+
+def _build(spec: Any, where: str) -> Any:
+    """The model or layer a spec describes (weights are filled in afterwards)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
+        raise ModelFileError(f"{where}: the architecture entry {spec!r} is not valid")
+    name = spec["class"]
+    if name in PRESETS:
+        try:
+            return PRESETS[name](**spec["config"], rng=0)
+        except (TypeError, ValueError, KeyError) as e:
+            raise ModelFileError(f"{where}: cannot rebuild {name} from its config {spec.get('config')!r}: {e}") from e
+    if name == "Sequential":
+        layers = [_build(s, where) for s in spec.get("layers", [])]
+        loss = None if spec.get("loss") is None else _build(spec["loss"], where)
+        return Sequential(*layers, loss=loss)
+    if name == "Affine":
+        d, m = spec["shape"]
+        return Affine(np.zeros((d, m), dtype=spec["dtype"]), np.zeros(m, dtype=spec["dtype"]))
+    if name in PARAMETER_FREE:
+        return PARAMETER_FREE[name]()
+    raise ModelFileError(f"{where}: unknown layer class {name!r} in the file")
+
+
+def _describe(spec: Mapping[str, Any]) -> str:
+    """A short name for an architecture, for error messages."""
+    if "config" in spec:
+        return f"{spec['class']}({', '.join(f'{k}={v!r}' for k, v in spec['config'].items())})"
+    return str(spec.get("class"))
+
+
+# ---------------------------------------------------------------- JSON-safe rng state
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist(), "dtype": value.dtype.name}
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _unjson(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            return np.array(value["__ndarray__"], dtype=value["dtype"])
+        return {k: _unjson(v) for k, v in value.items()}
+    return value
+
+
+def _rng_from_state(state: Mapping[str, Any], where: str) -> np.random.Generator:
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in BIT_GENERATORS:
+        raise ModelFileError(f"{where}: unknown random generator state {name!r}")
+    bit_generator = getattr(np.random, name)()
+    try:
+        bit_generator.state = _unjson(state)
+    except (TypeError, ValueError, KeyError) as e:
+        raise ModelFileError(f"{where}: the random generator state is not valid: {e}") from e
+    return np.random.Generator(bit_generator)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """np.savez to `path` through a temporary file in the same directory and os.replace."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file ordinary permissions
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def save_model(
+    path: str | os.PathLike[str],
+    model: Any,
+    *,
+    optimizer: Optimizer | None = None,
+    rng: np.random.Generator | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """Write model (architecture + weights), and optionally optimizer state, rng state and a JSON-able extra dict, to one .npz at `path` (used as given), atomically."""
+    path = os.fspath(path)
+    meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "model": _model_spec(model)}
+    arrays: dict[str, np.ndarray] = {}
+    params = model.params
+    meta["params"] = list(params)
+    for key, p in params.items():
+        arrays[f"param/{key}"] = p
+    if optimizer is not None:
+        name = type(optimizer).__name__
+        if OPTIMIZERS.get(name.lower()) is not type(optimizer):
+            raise TypeError(f"save_model: optimizer must be one of minigrad's {', '.join(c.__name__ for c in OPTIMIZERS.values())}, got {name}")
+        scalars: dict[str, Any] = {}
+        for key, value in optimizer.state_dict().items():
+            if isinstance(value, np.ndarray):
+                arrays[f"optimizer/{key}"] = value
+            else:
+                scalars[key] = value
+        meta["optimizer"] = {"class": name, "scalars": scalars}
+    if rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"save_model: rng must be a numpy Generator, got {type(rng).__name__}")
+        meta["rng"] = _jsonable(rng.bit_generator.state)
+    if extra is not None:
+        meta["extra"] = dict(extra)
+    try:
+        text = json.dumps(meta)
+    except TypeError as e:
+        raise TypeError(f"save_model: extra must hold only JSON values (numbers, strings, lists, dicts): {e}") from e
+    arrays[META] = np.array(text)
+    _atomic_savez(path, arrays)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _read(path: str | os.PathLike[str], where: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The metadata and every array of a minigrad file, or a ModelFileError saying what is wrong."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{where}: no such file: {path}")
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ModelFileError(f"{where}: {path} is not a minigrad model (a .npy array, not an .npz archive)")
+        with data:
+            if META not in data.files:
+                raise ModelFileError(f"{where}: {path} is an .npz file but not a minigrad model (it has no {META})")
+            arrays = {name: data[name] for name in data.files}
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+        reason = "not an .npz archive" if "pickle" in str(e) else str(e)  # np.load's fallback for other files
+        raise ModelFileError(
+            f"{where}: {path} is not a readable minigrad model (truncated, corrupt or another kind of file): {reason}"
+        ) from e
+    raw = arrays.pop(META)
+    try:
+        if raw.dtype.kind != "U" or raw.ndim != 0:
+            raise ValueError(f"{META} is a {raw.dtype} array of shape {raw.shape}")
+        meta = json.loads(str(raw))
+        if not isinstance(meta, dict):
+            raise ValueError("the metadata is not a JSON object")
+    except ValueError as e:
+        raise ModelFileError(f"{where}: {path} has unreadable minigrad metadata: {e}") from e
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"{where}: {path} is not a minigrad model (format {meta.get('format')!r})")
+    if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
+        raise ModelFileError(f"{where}: {path} has format version {meta.get('version')!r}; this minigrad reads up to {VERSION}")
+    return meta, arrays
+
+
+def _copy_weights(where: str, path: str, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], model: Any) -> None:
+    """Copy the file's parameters into model's live arrays, checking names, shapes and dtypes first."""
+    params = model.params
+    saved = {k[len("param/"):]: a for k, a in arrays.items() if k.startswith("param/")}
+    if set(saved) != set(params):
+        raise ModelFileError(
+            f"{where}: {path} holds another architecture, {_describe(meta['model'])}, with parameters "
+            f"{sorted(saved)}; this model has {sorted(params)}"
+        )
+    for key, p in params.items():
+        a = saved[key]
+        if a.shape != p.shape or a.dtype != p.dtype:
+            raise ModelFileError(
+                f"{where}: {path} holds another architecture, {_describe(meta['model'])}: parameter '{key}' "
+                f"is {a.dtype}{list(a.shape)} in the file but {p.dtype}{list(p.shape)} in this model"
+            )
+    for key, p in params.items():
+        np.copyto(p, saved[key])
+
+
+def load_weights(path: str | os.PathLike[str], model: Any) -> None:
+    """Copy the weights saved at `path` into an existing model of the same architecture (in place)."""
+    meta, arrays = _read(path, "load_weights")
+    _copy_weights("load_weights", os.fspath(path), meta, arrays, model)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """The model rebuilt from `path`, with the optimizer, rng and extra dict saved alongside (if any)."""
+    return _load(os.fspath(path), "load_checkpoint")
+
+
+def _load(path: str, where: str) -> Checkpoint:
+    meta, arrays = _read(path, where)
+    try:
+        model = _build(meta.get("model"), where)
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"{where}: {path} has an invalid architecture entry: {e!r}") from e
+    _copy_weights(where, path, meta, arrays, model)
+    ck = Checkpoint(model=model, extra=dict(meta.get("extra") or {}))
+    if "optimizer" in meta:
+        ck.optimizer = _optimizer(where, path, meta["optimizer"], arrays, model.params)
+    if "rng" in meta:
+        ck.rng = _rng_from_state(meta["rng"], where)
+    return ck
+
+
+def _optimizer(where: str, path: str, spec: Any, arrays: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Optimizer:
+    cls = OPTIMIZERS.get(str(spec.get("class", "")).lower()) if isinstance(spec, dict) else None
+    if cls is None:
+        raise ModelFileError(f"{where}: {path} names an unknown optimizer {spec!r}")
+    state: dict[str, Any] = dict(spec.get("scalars", {}))
+    for k, a in arrays.items():
+        if k.startswith("optimizer/"):
+            name = k[len("optimizer/"):]
+            key = name.partition(".")[2]
+            if key not in params or params[key].shape != a.shape:
+                raise ModelFileError(f"{where}: {path} has optimizer state '{name}' that matches no parameter of the model")
+            state[name] = a
+    optimizer = cls()
+    try:
+        optimizer.load_state_dict(state)
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{where}: {path} has an invalid {cls.__name__} state: {e}") from e
+    return optimizer
+
+
+def load_model(path: str | os.PathLike[str]) -> Any:
+    """The model saved at `path`: a TwoLayerNet or MultiLayerNet rebuilt from its config, or a Sequential."""
+    return _load(os.fspath(path), "load_model").model

@@ -1,0 +1,502 @@
+"""Mini-batch training: fit(model, x, t) runs epochs of shuffled batches and returns a History.
+
+Each epoch draws one permutation from the trainer's numpy Generator, uses every sample once in
+batches of ``batch_size`` (the last one may be smaller), and for each batch runs forward, backward
+and ``optimizer.update(model.params, model.grads)``. Hooks around the loop are callbacks
+(early stopping, checkpoints, progress display, a user's own function); the library itself never
+prints — ``verbose`` only chooses which display callback fit adds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
+
+import numpy as np
+
+from .losses import SigmoidWithLoss, SoftmaxWithLoss
+from .network import Sequential
+from .optimizers import SGD, Optimizer
+
+__all__ = [
+    "History",
+    "Trainer",
+    "fit",
+    "TrainingError",
+    "Callback",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "LambdaCallback",
+    "ProgressBar",
+    "EpochLogger",
+]
+
+
+class TrainingError(FloatingPointError):
+    """The loss became nan or inf; .epoch, .batch (0-based) and .layer name where it happened."""
+
+    def __init__(self, message: str, *, epoch: int, batch: int, layer: str) -> None:
+        super().__init__(message)
+        self.epoch, self.batch, self.layer = epoch, batch, layer
+
+
+@dataclass
+class History:
+    """What fit returns: history["loss"|"accuracy"|"val_loss"|"val_accuracy"] per epoch, epoch numbers from 0.
+
+    "loss" and "accuracy" are the mean over the epoch's batches as they were trained (weighted by
+    batch size, so every sample counts once) — the running figure Keras reports, taken from the
+    training forward passes at no extra cost; the weights change during the epoch, so this is not
+    the loss of the end-of-epoch model. "val_loss" and "val_accuracy" are computed on
+    validation_data with the end-of-epoch weights. "accuracy" is present when the loss is a
+    SoftmaxWithLoss (argmax against labels or one-hot rows) or SigmoidWithLoss (logit > 0 against t > 0.5).
+    """
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epoch: list[int] = field(default_factory=list)
+
+    def append(self, epoch: int, logs: Mapping[str, float]) -> None:
+        """Record one epoch's metrics."""
+        self.epoch.append(epoch)
+        for name, value in logs.items():
+            self.history.setdefault(name, []).append(float(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (used by checkpoints)."""
+        return {"epoch": list(self.epoch), "history": {k: list(v) for k, v in self.history.items()}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> History:
+        """The History that to_dict described."""
+        return cls(history={k: [float(x) for x in v] for k, v in d["history"].items()}, epoch=[int(e) for e in d["epoch"]])
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+
+class Callback:
+    """Hooks around fit; override any. `trainer` gives .model, .optimizer, .history, .epoch, .stop_training."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Before the first epoch of a fit call; trainer.params holds epochs, batches, batch_size, samples."""
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        """Before each epoch."""
+
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: Mapping[str, float]) -> None:
+        """After each optimizer step; logs: {"loss": the batch's loss, "size": its sample count}."""
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        """After each epoch (already in trainer.history); set trainer.stop_training = True to stop."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """After the last epoch (also after an early stop)."""
+
+
+def _overrides(cb: Any, hook: str) -> bool:
+    """Whether cb has its own `hook` (the Callback base's no-ops are skipped on the hot path)."""
+    method = getattr(type(cb), hook, None)
+    return method is not None and method is not getattr(Callback, hook)
+
+
+class _Monitor:
+    """Tracks the best value of a metric: mode "min", "max" or "auto" (max for accuracy, else min)."""
+
+    def __init__(self, owner: str, monitor: str, mode: str, min_delta: float) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        self.owner, self.monitor, self.mode, self.min_delta = owner, monitor, mode, abs(float(min_delta))
+        self.best = math.inf if mode == "min" else -math.inf
+
+    def improved(self, logs: Mapping[str, float]) -> bool:
+        """Whether logs[monitor] beats the best so far by more than min_delta (and if so, record it)."""
+        if self.monitor not in logs:
+            raise ValueError(
+                f"{self.owner}: monitor '{self.monitor}' is not among this epoch's metrics {sorted(logs)}; "
+                "pass validation_data to fit for val_* metrics"
+            )
+        value = logs[self.monitor]
+        better = value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        if better:
+            self.best = value
+        return better
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved by more than min_delta for `patience` epochs."""
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 0,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best_weights: bool = False,
+    ) -> None:
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be a non-negative integer, got {patience!r}")
+        self.monitor, self.patience, self.min_delta, self.mode = monitor, patience, min_delta, mode
+        self.restore_best_weights = restore_best_weights
+        self.stopped_epoch: int | None = None
+        self.best_epoch: int | None = None
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self._tracker = _Monitor("EarlyStopping", self.monitor, self.mode, self.min_delta)
+        self.wait = 0
+        self.stopped_epoch = None
+        self.best_weights: dict[str, np.ndarray] | None = None
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        if self._tracker.improved(logs):
+            self.wait, self.best_epoch = 0, epoch
+            if self.restore_best_weights:
+                self.best_weights = {k: p.copy() for k, p in trainer.model.params.items()}
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            trainer.stop_training = True
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self.stopped_epoch is not None and self.best_weights is not None:
+            for key, p in trainer.model.params.items():
+                np.copyto(p, self.best_weights[key])  # in place: optimizers hold the live arrays
+
+
+class ModelCheckpoint(Callback):
+    """Write a resumable checkpoint (Trainer.save_checkpoint) after each epoch, or only on a new best of `monitor`.
+
+    `path` may contain {epoch} and any metric name, e.g. "ckpt-{epoch:02d}-{val_loss:.3f}.npz".
+    """
+
+    def __init__(self, path: str | os.PathLike[str], monitor: str = "val_loss", save_best_only: bool = True, mode: str = "auto") -> None:
+        self.path, self.monitor, self.save_best_only, self.mode = os.fspath(path), monitor, save_best_only, mode
+        self.saved: list[str] = []
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self._tracker = _Monitor("ModelCheckpoint", self.monitor, self.mode, 0.0)
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        if self.save_best_only and not self._tracker.improved(logs):
+            return
+        path = self.path.format(epoch=epoch, **logs)
+        trainer.save_checkpoint(path)
+        self.saved.append(path)
+
+
+class LambdaCallback(Callback):
+    """A user's own functions: on_epoch_end(epoch, logs), on_batch_end(batch, logs), on_train_begin(), on_train_end()."""
+
+    def __init__(
+        self,
+        on_epoch_end: Callable[[int, Mapping[str, float]], Any] | None = None,
+        on_batch_end: Callable[[int, Mapping[str, float]], Any] | None = None,
+        on_train_begin: Callable[[], Any] | None = None,
+        on_train_end: Callable[[], Any] | None = None,
+    ) -> None:
+        self._fns = {"on_epoch_end": on_epoch_end, "on_batch_end": on_batch_end, "on_train_begin": on_train_begin, "on_train_end": on_train_end}
+        for hook, fn in self._fns.items():
+            if fn is not None and not callable(fn):
+                raise TypeError(f"LambdaCallback: {hook} must be callable, got {type(fn).__name__}")
+            if fn is None:  # so the trainer skips it on the hot path
+                setattr(self, hook, None)
+
+    def on_train_begin(self, trainer: Trainer) -> None:  # type: ignore[override]
+        self._fns["on_train_begin"]()  # type: ignore[misc]
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:  # type: ignore[override]
+        self._fns["on_epoch_end"](epoch, logs)  # type: ignore[misc]
+
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: Mapping[str, float]) -> None:  # type: ignore[override]
+        self._fns["on_batch_end"](batch, logs)  # type: ignore[misc]
+
+    def on_train_end(self, trainer: Trainer) -> None:  # type: ignore[override]
+        self._fns["on_train_end"]()  # type: ignore[misc]
+
+
+def _format_logs(logs: Mapping[str, float]) -> str:
+    return " - ".join(f"{k} {v:.4f}" for k, v in logs.items())
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar per epoch over its batches, closed with the epoch's metrics (needs the `progress` extra)."""
+
+    def __init__(self, file: TextIO | None = None) -> None:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as e:
+            raise ImportError("ProgressBar needs tqdm: pip install 'minigrad[progress]'") from e
+        self._tqdm, self.file, self._bar = tqdm, file, None
+
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        total = trainer.params["epochs"]
+        self._bar = self._tqdm(total=trainer.params["batches"], desc=f"epoch {epoch + 1}/{total}", unit="batch", file=self.file, leave=True)
+
+    def on_batch_end(self, trainer: Trainer, batch: int, logs: Mapping[str, float]) -> None:
+        self._bar.update(1)  # type: ignore[union-attr]
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        self._bar.set_postfix_str(_format_logs(logs), refresh=False)  # type: ignore[union-attr]
+        self._bar.close()  # type: ignore[union-attr]
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self._bar is not None:
+            self._bar.close()  # after an error mid-epoch, leave the terminal tidy
+
+
+class EpochLogger(Callback):
+    """One line per epoch, "epoch 3/10 - loss 0.1234 - accuracy 0.9612 - ...", written to `file` (stderr by default)."""
+
+    def __init__(self, file: TextIO | None = None) -> None:
+        self.file = file
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
+        file = self.file if self.file is not None else sys.stderr
+        file.write(f"epoch {epoch + 1}/{trainer.params['epochs']} - {_format_logs(logs)}\n")
+        file.flush()
+
+
+def _display(verbose: int) -> list[Callback]:
+    """The display callback for a verbosity: 0 none, 1 a progress bar (or epoch lines without tqdm), 2 epoch lines."""
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
+    if verbose == 1:
+        try:
+            return [ProgressBar()]
+        except ImportError:
+            return [EpochLogger()]
+    return [EpochLogger()] if verbose == 2 else []
+
+
+def _positive_int(where: str, name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_data(where: str, x: Any, t: Any, name: str = "x, t") -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(x, np.ndarray) or not isinstance(t, np.ndarray):
+        raise TypeError(f"{where}: {name} must be numpy arrays, got {type(x).__name__} and {type(t).__name__}")
+    if x.ndim == 0 or t.ndim == 0 or len(x) != len(t):
+        raise ValueError(f"{where}: {name} must have the same number of samples, got shapes {x.shape} and {t.shape}")
+    if len(x) == 0:
+        raise ValueError(f"{where}: {name} hold no samples")
+    return x, t
+
+
+class _Scorer:
+    """Counts correct predictions in a batch from the scores y the training forward pass produced."""
+
+    def __init__(self, loss: Any, t: np.ndarray) -> None:
+        self.kind = "softmax" if isinstance(loss, SoftmaxWithLoss) else "sigmoid" if isinstance(loss, SigmoidWithLoss) else None
+        # one-hot rows become labels once per fit call, not once per batch
+        self.labels = t.argmax(axis=-1) if self.kind == "softmax" and t.dtype.kind == "f" and t.ndim > 1 else t
+        # softmax: one decision per sample; sigmoid: one per output element (binary accuracy)
+        self.total = len(t) if self.kind == "softmax" else t.size
+
+    def correct(self, y: np.ndarray, idx: Any) -> int:
+        if self.kind == "softmax":
+            return int(np.count_nonzero(y.argmax(axis=-1) == self.labels[idx]))
+        return int(np.count_nonzero((y > 0) == (self.labels[idx] > 0.5)))
+
+
+class Trainer:
+    """Training state that outlives one fit call: model, optimizer, shuffling rng, epochs done, History."""
+
+    def __init__(
+        self,
+        model: Any,
+        optimizer: Optimizer | None = None,
+        *,
+        rng: np.random.Generator | int | None = None,
+        callbacks: Iterable[Any] = (),
+        verbose: int = 1,
+    ) -> None:
+        for member in ("params", "grads", "backward"):
+            if not hasattr(model, member):
+                raise TypeError(f"Trainer: model must have params, grads and backward (a Sequential with a loss); {type(model).__name__} lacks {member}")
+        if isinstance(model, Sequential) and model.last_layer is None:
+            raise ValueError("Trainer: the Sequential has no loss; build it with Sequential(..., loss=SoftmaxWithLoss())")
+        if optimizer is not None and not callable(getattr(optimizer, "update", None)):
+            raise TypeError(f"Trainer: optimizer must have update(params, grads), got {type(optimizer).__name__}")
+        _display(verbose)  # validate now, not at the first fit
+        self.model = model
+        self.optimizer = optimizer if optimizer is not None else SGD()
+        self.rng = np.random.default_rng(rng)
+        self.callbacks = list(callbacks)
+        self.verbose = verbose
+        self.history = History()
+        self.epoch = 0
+        """Epochs completed so far (the next epoch's number)."""
+        self.stop_training = False
+        self.params: dict[str, int] = {}
+
+    def fit(
+        self,
+        x: np.ndarray,
+        t: np.ndarray,
+        *,
+        epochs: int = 10,
+        batch_size: int = 100,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        shuffle: bool = True,
+    ) -> History:
+        """Train `epochs` more epochs (numbered on from self.epoch); returns self.history, which accumulates."""
+        x, t = _check_data("fit", x, t)
+        epochs = _positive_int("fit", "epochs", epochs, minimum=0)
+        batch_size = _positive_int("fit", "batch_size", batch_size)
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError("fit: validation_data must be a tuple (x_val, t_val)")
+            _check_data("fit", *validation_data, name="validation_data")
+        n = len(x)
+        batches = -(-n // batch_size)
+        self.params = {"epochs": self.epoch + epochs, "batches": batches, "batch_size": batch_size, "samples": n}
+        callbacks = [*self.callbacks, *_display(self.verbose)]
+        hooks = {h: [getattr(cb, h) for cb in callbacks if _overrides(cb, h) and getattr(cb, h) is not None]
+                 for h in ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")}
+        self.stop_training = False
+        model, optimizer = self.model, self.optimizer
+        fast = isinstance(model, Sequential)
+        loss_layer = model.last_layer if fast else None
+        scorer = _Scorer(loss_layer, t) if loss_layer is not None else None
+        if scorer is not None and scorer.kind is None:
+            scorer = None
+        params = model.params
+        on_batch_end = hooks["on_batch_end"]
+        for hook in hooks["on_train_begin"]:
+            hook(self)
+        try:
+            for _ in range(epochs):
+                epoch = self.epoch
+                for hook in hooks["on_epoch_begin"]:
+                    hook(self, epoch)
+                order = self.rng.permutation(n) if shuffle else None
+                loss_sum, correct = 0.0, 0
+                for b, start in enumerate(range(0, n, batch_size)):
+                    idx = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+                    xb, tb = x[idx], t[idx]
+                    if fast:
+                        y = model.forward(xb)
+                        loss = loss_layer.forward(y, tb)
+                        if not math.isfinite(loss):
+                            raise self._nonfinite(loss, epoch, b, xb, tb)
+                        model.backward(loss_layer.backward(1.0))
+                        if scorer is not None:
+                            correct += scorer.correct(y, idx)
+                    else:
+                        loss = model.loss(xb, tb)
+                        if not math.isfinite(loss):
+                            raise self._nonfinite(loss, epoch, b, xb, tb)
+                        model.backward()
+                    optimizer.update(params, model.grads)
+                    size = len(xb)
+                    loss_sum += loss * size
+                    for hook in on_batch_end:
+                        hook(self, b, {"loss": loss, "size": size})
+                logs = {"loss": loss_sum / n}
+                if scorer is not None:
+                    logs["accuracy"] = correct / scorer.total
+                if validation_data is not None:
+                    logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data, batch_size=batch_size).items()})
+                self.history.append(epoch, logs)
+                self.epoch += 1
+                for hook in hooks["on_epoch_end"]:
+                    hook(self, epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            for hook in hooks["on_train_end"]:
+                hook(self)
+        return self.history
+
+    def evaluate(self, x: np.ndarray, t: np.ndarray, *, batch_size: int = 1000) -> dict[str, float]:
+        """{"loss": mean loss, "accuracy": fraction correct (when the loss defines it)} over (x, t), in batches."""
+        x, t = _check_data("evaluate", x, t)
+        batch_size = _positive_int("evaluate", "batch_size", batch_size)
+        model, n = self.model, len(x)
+        if not isinstance(model, Sequential):
+            loss = sum(model.loss(x[s : s + batch_size], t[s : s + batch_size]) * len(x[s : s + batch_size]) for s in range(0, n, batch_size))
+            result = {"loss": loss / n}
+            if hasattr(model, "accuracy"):
+                result["accuracy"] = float(model.accuracy(x, t))
+            return result
+        scorer = _Scorer(model.last_layer, t)
+        loss_sum, correct = 0.0, 0
+        for start in range(0, n, batch_size):
+            idx = slice(start, start + batch_size)
+            y = model.forward(x[idx])
+            loss_sum += model.last_layer.forward(y, t[idx]) * len(y)
+            if scorer.kind is not None:
+                correct += scorer.correct(y, idx)
+        result = {"loss": loss_sum / n}
+        if scorer.kind is not None:
+            result["accuracy"] = correct / scorer.total
+        return result
+
+    def _nonfinite(self, loss: float, epoch: int, batch: int, xb: np.ndarray, tb: np.ndarray) -> TrainingError:
+        """The error for a nan/inf loss, naming the first layer whose output is not finite on this batch."""
+        model = self.model
+        bad_params = [k for k, p in model.params.items() if not np.all(np.isfinite(p))]
+        if xb.dtype.kind == "f" and not np.all(np.isfinite(xb)):
+            layer = "the input batch x"
+        elif not isinstance(model, Sequential):
+            layer = f"unknown (a {type(model).__name__} is not a Sequential, so its layers cannot be checked one by one)"
+        else:
+            layer = f"the loss {type(model.last_layer).__name__}"
+            out: Any = xb
+            for i, lyr in enumerate(model.layers):
+                out = lyr.forward(out)
+                if not np.all(np.isfinite(out)):
+                    layer = f"layer {i} ({type(lyr).__name__})"
+                    break
+        msg = f"fit: the loss became {loss} at epoch {epoch}, batch {batch} (counting from 0); the first output that is not finite comes from {layer}"
+        if bad_params:
+            msg += f"; parameters already not finite: {', '.join(bad_params)}"
+        msg += " (a smaller learning rate usually helps)"
+        return TrainingError(msg, epoch=epoch, batch=batch, layer=layer)
+
+    def save_checkpoint(self, path: str | os.PathLike[str], extra: Mapping[str, Any] | None = None) -> None:
+        """Write model, optimizer state, rng state, epochs done and History to one .npz, atomically."""
+        from .serialization import save_model
+
+        state = {"trainer": {"epoch": self.epoch, "history": self.history.to_dict()}}
+        save_model(path, self.model, optimizer=self.optimizer, rng=self.rng, extra={**(extra or {}), **state})
+
+    @classmethod
+    def load_checkpoint(cls, path: str | os.PathLike[str], *, callbacks: Iterable[Any] = (), verbose: int = 1) -> Trainer:
+        """A Trainer that continues exactly where save_checkpoint left off (same next shuffle, same optimizer step)."""
+        from .serialization import ModelFileError, load_checkpoint
+
+        ck = load_checkpoint(path)
+        state = ck.extra.get("trainer")
+        if ck.optimizer is None or ck.rng is None or state is None:
+            raise ModelFileError(f"Trainer.load_checkpoint: {os.fspath(path)} holds a model but no trainer state; write it with Trainer.save_checkpoint")
+        trainer = cls(ck.model, ck.optimizer, rng=ck.rng, callbacks=callbacks, verbose=verbose)
+        trainer.epoch = int(state["epoch"])
+        trainer.history = History.from_dict(state["history"])
+        return trainer
+
+
+def fit(
+    model: Any,
+    x: np.ndarray,
+    t: np.ndarray,
+    *,
+    optimizer: Optimizer | None = None,
+    epochs: int = 10,
+    batch_size: int = 100,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    shuffle: bool = True,
+    rng: np.random.Generator | int | None = None,
+    callbacks: Sequence[Any] = (),
+    verbose: int = 1,
+) -> History:
+    """Train model on (x, t) for `epochs` epochs of shuffled mini-batches; the optimizer defaults to SGD(lr=0.01)."""
+    trainer = Trainer(model, optimizer, rng=rng, callbacks=callbacks, verbose=verbose)
+    return trainer.fit(x, t, epochs=epochs, batch_size=batch_size, validation_data=validation_data, shuffle=shuffle)
