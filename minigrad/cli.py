@@ -1,0 +1,390 @@
+"""The ``minigrad`` command (also ``python -m minigrad``): demo, train and gradcheck subcommands.
+
+Exit status: 0 success, 1 failure (a failed gradient check, data not found, ...), 2 usage error,
+130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import importlib.util
+import os
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+__all__ = ["main", "build_parser", "price_graph"]
+
+DATASETS = ("digits", "mnist", "fashion-mnist")
+DEFAULT_EPOCHS = {"digits": 30, "mnist": 10, "fashion-mnist": 10}
+
+
+class UsageError(Exception):
+    """A bad command line that argparse could not see (exit status 2)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# argument types
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _input_spec(text: str) -> tuple[tuple[int, ...], int | None]:
+    """'4,3' -> ((4, 3), None): float input; '4:int:3' -> ((4,), 3): integer labels in [0, 3); '()' -> scalar."""
+    shape_text, _, kind = text.partition(":")
+    n_classes = None
+    if kind:
+        name, _, k = kind.partition(":")
+        if name != "int" or not k.isdigit() or int(k) < 1:
+            raise argparse.ArgumentTypeError(f"expected SHAPE or SHAPE:int:K (e.g. 4:int:3), got {text!r}")
+        n_classes = int(k)
+    shape_text = shape_text.strip()
+    if shape_text in ("()", "scalar", ""):
+        return (), n_classes
+    try:
+        shape = tuple(int(s) for s in shape_text.replace("x", ",").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a shape like 4,3 (sizes separated by commas), got {text!r}") from None
+    if any(s < 1 for s in shape):
+        raise argparse.ArgumentTypeError(f"sizes in a shape must be positive, got {text!r}")
+    return shape, n_classes
+
+
+# ----------------------------------------------------------------------------------------------
+# demo
+
+
+def price_graph() -> Any:
+    """The chapter's shopping graph: price = (apple · apple_num + orange · orange_num) · tax."""
+    from .layers import AddLayer, MulLayer
+    from .network import Graph
+
+    g = Graph(["apple", "apple_num", "orange", "orange_num", "tax"])
+    g.add("apple_price", MulLayer(), "apple", "apple_num")
+    g.add("orange_price", MulLayer(), "orange", "orange_num")
+    g.add("all_price", AddLayer(), "apple_price", "orange_price")
+    g.add("price", MulLayer(), "all_price", "tax")
+    return g
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    g = price_graph()
+    inputs = {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1}
+    price = g.forward(**inputs)
+    grads = g.backward(1)
+    print("2 apples at 100 and 3 oranges at 150, with 10% tax, as a Graph of MulLayer and AddLayer")
+    print(f"forward:  price = (apple * apple_num + orange * orange_num) * tax = {price}")
+    print("backward: d price / d input")
+    for name, grad in zip(g.inputs, grads):
+        print(f"  d{name}: {grad}")
+    if args.dot:
+        print()
+        print(g.to_dot(), end="")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# train
+
+
+def _load_dataset(name: str, data_dir: str | None) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    from . import datasets
+
+    if name == "digits":
+        if data_dir is not None:
+            raise UsageError("--data-dir applies to mnist and fashion-mnist; the digits ship with minigrad")
+        return datasets.load_digits()
+    loader = datasets.load_mnist if name == "mnist" else datasets.load_fashion_mnist
+    return loader(data_dir=data_dir, progress=True)
+
+
+def _atomic_path(path: Path, write: Callable[[Path], None]) -> None:
+    """Run write(tmp) on a temp file in path's directory, then move it onto path."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+
+    _atomic_path(path, write)
+
+
+def _plot(path: Path, rows: list[dict[str, float]], title: str) -> bool:
+    """Save the learning curve (loss; train and test accuracy per epoch) as a PNG; False without matplotlib."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    epochs = [r["epoch"] for r in rows]
+    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    ax_loss.plot(epochs, [r["loss"] for r in rows], marker="o", ms=3)
+    ax_loss.set(xlabel="epoch", ylabel="mean training loss", title="loss")
+    ax_acc.plot(epochs, [r["train_accuracy"] for r in rows], marker="o", ms=3, label="train")
+    ax_acc.plot(epochs, [r["test_accuracy"] for r in rows], marker="s", ms=3, label="test")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    ax_acc.legend(loc="lower right")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    _atomic_path(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    return True
+
+
+def _output_dir(out: str | None, dataset: str) -> Path:
+    if out is not None:
+        path = Path(out)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for i in range(1000):
+        path = Path("runs") / (f"{dataset}-{stamp}" + (f"-{i}" if i else ""))
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise UsageError("could not find a free run directory under ./runs; pass --out DIR")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .models import MultiLayerNet
+    from .optimizers import get_optimizer
+    from .serialization import save_model
+    from .trainer import fit
+
+    dtype = np.dtype(args.dtype)
+    epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS[args.dataset]
+    print(f"loading {args.dataset} ...", flush=True)
+    (x_train, t_train), (x_test, t_test) = _load_dataset(args.dataset, args.data_dir)
+    x_train, x_test = x_train.astype(dtype, copy=False), x_test.astype(dtype, copy=False)
+    n_classes = int(max(t_train.max(), t_test.max())) + 1
+    sizes = [x_train.shape[1], *args.hidden, n_classes]
+    model = MultiLayerNet(
+        x_train.shape[1], list(args.hidden), n_classes, activation=args.activation, rng=args.seed, dtype=dtype
+    )
+    try:
+        optimizer = get_optimizer(args.optimizer, lr=args.lr)
+    except (TypeError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    out = _output_dir(args.out, args.dataset)
+    print(
+        f"{args.dataset}: {len(x_train)} training and {len(x_test)} test samples; net "
+        f"{'-'.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={args.lr}, "
+        f"batch size {args.batch_size}, {epochs} epochs, {dtype.name}, seed {args.seed}",
+        flush=True,
+    )
+    rng = np.random.default_rng(args.seed)
+    rows: list[dict[str, float]] = []
+    start = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        tick = time.perf_counter()
+        history = fit(
+            model, x_train, t_train, optimizer=optimizer, epochs=1, batch_size=args.batch_size, rng=rng, verbose=0
+        )
+        row = {
+            "epoch": epoch,
+            "loss": float(history.history["loss"][-1]),
+            "train_accuracy": model.accuracy(x_train, t_train),
+            "test_accuracy": model.accuracy(x_test, t_test),
+        }
+        rows.append(row)
+        print(
+            f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {row['loss']:.4f}  "
+            f"train acc {row['train_accuracy']:.4f}  test acc {row['test_accuracy']:.4f}  "
+            f"({time.perf_counter() - tick:.1f} s)",
+            flush=True,
+        )
+    print(f"trained in {time.perf_counter() - start:.1f} s; final test accuracy {rows[-1]['test_accuracy']:.4f}")
+    weights = out / "model.npz"
+    save_model(weights, model)
+    print(f"saved weights:        {weights}")
+    _write_history(out / "history.csv", rows)
+    print(f"saved history:        {out / 'history.csv'}")
+    title = f"{args.dataset}, {'-'.join(map(str, sizes))} {args.activation}, {args.optimizer} lr={args.lr}"
+    if _plot(out / "learning_curve.png", rows, title):
+        print(f"saved learning curve: {out / 'learning_curve.png'}")
+    else:
+        print("no learning-curve plot: matplotlib is not installed (pip install 'minigrad[plot]')")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# gradcheck
+
+
+def _load_target(target: str) -> Any:
+    """The object named by 'path/to/file.py:Name' or 'package.module:Name'."""
+    source, sep, attr = target.rpartition(":")
+    if not sep or not source or not attr:
+        raise UsageError(f"expected path/to/file.py:ClassName or module:ClassName, got {target!r}")
+    if source.endswith(".py") or os.sep in source or "/" in source:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"no such file: {source}")
+        name = f"_minigrad_gradcheck_{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise UsageError(f"cannot import {source} as a Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    else:
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())  # like `python -m`: modules in the current directory are found
+        try:
+            module = importlib.import_module(source)
+        except ModuleNotFoundError as e:
+            raise UsageError(f"cannot import module {source!r}: {e}") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise UsageError(f"{source} has no attribute {attr!r}") from None
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from .gradcheck import gradcheck
+
+    obj = _load_target(args.target)
+    layer = obj
+    if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "forward")):
+        try:
+            layer = obj()
+        except TypeError as e:
+            raise UsageError(
+                f"could not call {args.target}() with no arguments ({e}); name a factory function that builds the layer"
+            ) from None
+    if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
+        raise UsageError(f"{args.target} is not a layer (it needs forward and backward)")
+    rng = np.random.default_rng(args.seed)
+    dtype = np.dtype(args.dtype)
+    inputs = []
+    for shape, n_classes in args.shapes:
+        if n_classes is None:
+            inputs.append(rng.standard_normal(shape).astype(dtype))
+        else:
+            inputs.append(rng.integers(0, n_classes, size=shape))
+    print(f"gradcheck {args.target} ({type(layer).__name__}) on inputs "
+          + ", ".join(f"{a.dtype}{list(a.shape)}" for a in inputs))
+    result = gradcheck(layer, *inputs)
+    print(result)
+    print("PASS" if result else "FAIL")
+    return 0 if result else 1
+
+
+# ----------------------------------------------------------------------------------------------
+# entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser for `minigrad`."""
+    parser = argparse.ArgumentParser(
+        prog="minigrad",
+        description="minigrad: a computational-graph autodiff micro-framework on numpy (Deep Learning from Scratch, ch. 4-5).",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"minigrad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    demo = sub.add_parser("demo", help="the apple/orange price graph, forward and backward",
+                          description="The chapter's shopping example as a Graph: forward price, backward gradients.")
+    demo.add_argument("--dot", action="store_true", help="also print the graph as Graphviz DOT (edges: value, red gradient)")
+    demo.set_defaults(func=cmd_demo)
+
+    train = sub.add_parser(
+        "train",
+        help="train a multi-layer net on digits, mnist or fashion-mnist",
+        description="Train a MultiLayerNet, print per-epoch loss and train/test accuracy, save weights, history and "
+        "a learning-curve PNG. With no arguments: the shipped 8x8 digits, done in seconds, offline.",
+    )
+    train.add_argument("--dataset", choices=DATASETS, default="digits", help="default: digits (ships with minigrad)")
+    train.add_argument("--data-dir", metavar="DIR", help="directory holding the IDX files (mnist, fashion-mnist)")
+    train.add_argument("--hidden", type=_positive_int, nargs="+", default=[50], metavar="N",
+                       help="hidden layer sizes (default: 50, the book's 784-50-10 on MNIST)")
+    train.add_argument("--activation", choices=("relu", "sigmoid", "tanh"), default="relu", help="default: relu")
+    train.add_argument("--optimizer", choices=("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+                       default="sgd", help="default: sgd")
+    train.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default: 0.1)")
+    train.add_argument("--batch-size", type=_positive_int, default=100, help="default: 100")
+    train.add_argument("--epochs", type=_positive_int, default=None,
+                       help=f"default: {DEFAULT_EPOCHS['digits']} for digits, {DEFAULT_EPOCHS['mnist']} for mnist and fashion-mnist")
+    train.add_argument("--seed", type=int, default=0, help="seeds the weights and the batch order (default: 0)")
+    train.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: float64")
+    train.add_argument("--out", metavar="DIR", help="output directory (default: ./runs/<dataset>-<date>-<time>)")
+    train.set_defaults(func=cmd_train)
+
+    check = sub.add_parser(
+        "gradcheck",
+        help="check a layer's backward against numerical gradients",
+        description="Import a layer (a class or factory called with no arguments, or an instance), feed it seeded "
+        "random inputs of the given shapes, and compare backprop with central differences. Exit 0 on pass, 1 on fail.",
+    )
+    check.add_argument("target", help="path/to/file.py:ClassName or package.module:ClassName")
+    check.add_argument("--shapes", type=_input_spec, nargs="+", required=True, metavar="SHAPE",
+                       help="one per input: sizes separated by commas (4,3), () for a scalar, "
+                       "or SHAPE:int:K for integer labels in [0, K) (e.g. 4:int:3)")
+    check.add_argument("--seed", type=int, default=0, help="seeds the random inputs (default: 0)")
+    check.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: float64")
+    check.set_defaults(func=cmd_gradcheck)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the minigrad command; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        try:
+            return args.func(args)
+        except UsageError as e:
+            parser.exit(2, f"minigrad {args.command}: error: {e}\n")
+        except FileNotFoundError as e:  # includes datasets.DataNotFoundError
+            print(f"minigrad {args.command}: {e}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        print("\nminigrad: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
