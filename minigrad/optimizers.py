@@ -313,4 +313,4 @@ def get_optimizer(name: str, **kwargs: Any) -> Optimizer:
         if "unexpected keyword" not in str(e):
             raise
         allowed = ", ".join(cls.checks)
-        raise TypeError(f"get_optimizer: {name} takes the hyperparameters {allowed}; got {sorted(kwargs)}") from None
+        raise TypeError(f"get_optimizer: {cls.__name__} takes the hyperparameters {allowed}; got {sorted(kwargs)}") from None
