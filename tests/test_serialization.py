@@ -1,0 +1,246 @@
+"""Saving and loading: round trips, exact resume in a new process, atomic writes, and bad files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from minigrad import Affine, MultiLayerNet, ReLU, Sequential, Sigmoid, SoftmaxWithLoss, Tanh, TwoLayerNet
+from minigrad.layers import MulLayer
+from minigrad.losses import MeanSquaredError
+from minigrad.optimizers import Adam, Momentum
+from minigrad.serialization import ModelFileError, load_checkpoint, load_model, load_weights, save_model
+from minigrad.trainer import Trainer
+
+
+def same_weights(a, b):
+    return a.params.keys() == b.params.keys() and all(
+        np.array_equal(a.params[k], b.params[k]) and a.params[k].dtype == b.params[k].dtype for k in a.params
+    )
+
+
+def data(n=120, d=6, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    return x, (x @ rng.standard_normal((d, classes))).argmax(axis=1)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        TwoLayerNet(6, 5, 3, weight_init_std=0.1, rng=0),
+        MultiLayerNet(6, [7, 4], 3, activation="sigmoid", weight_init="xavier", rng=1, dtype=np.float32),
+        MultiLayerNet(6, [5], 3, weight_init=0.05, rng=2),
+        Sequential(Affine.from_sizes(6, 4, rng=0), Tanh(), Sequential(Affine.from_sizes(4, 3, rng=1), Sigmoid()),
+                   loss=SoftmaxWithLoss()),
+        Sequential(Affine.from_sizes(6, 3, rng=0), ReLU(), loss=MeanSquaredError()),
+    ],
+    ids=["TwoLayerNet", "MultiLayerNet-float32", "MultiLayerNet-std", "nested-Sequential", "mse"],
+)
+def test_a_model_comes_back_with_its_class_architecture_and_exact_weights(tmp_path, model):
+    path = tmp_path / "model.npz"
+    save_model(path, model)
+    loaded = load_model(path)
+    assert type(loaded) is type(model) and repr(loaded) == repr(model)
+    assert getattr(loaded, "config", None) == getattr(model, "config", None)
+    assert same_weights(loaded, model)
+    x = data()[0].astype(model.params["0.W"].dtype)
+    assert np.array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_the_file_is_plain_npz_with_json_metadata_in_a_string_array(tmp_path):
+    path = tmp_path / "m.npz"
+    save_model(path, TwoLayerNet(6, 5, 3, rng=0), extra={"note": "hello", "epochs": 3})
+    with np.load(path, allow_pickle=False) as f:
+        meta = json.loads(str(f["minigrad.json"]))
+        assert f["minigrad.json"].dtype.kind == "U"
+        assert sorted(f.files) == ["minigrad.json", "param/0.W", "param/0.b", "param/2.W", "param/2.b"]
+    assert meta["format"] == "minigrad" and meta["model"]["class"] == "TwoLayerNet"
+    assert load_checkpoint(path).extra == {"note": "hello", "epochs": 3}
+
+
+def test_optimizer_and_rng_state_come_back_exactly(tmp_path):
+    x, t = data()
+    net, opt, rng = MultiLayerNet(6, [8], 3, rng=0), Adam(lr=0.02, beta1=0.8), np.random.default_rng(5)
+    for _ in range(3):
+        idx = rng.choice(len(x), 16)
+        opt.update(net.params, net.gradient(x[idx], t[idx]))
+    save_model(tmp_path / "ck.npz", net, optimizer=opt, rng=rng)
+    ck = load_checkpoint(tmp_path / "ck.npz")
+    assert isinstance(ck.optimizer, Adam) and ck.optimizer.hyperparameters == opt.hyperparameters
+    saved, restored = opt.state_dict(), ck.optimizer.state_dict()
+    assert saved.keys() == restored.keys()
+    assert all(np.array_equal(saved[k], restored[k]) for k in saved)
+    assert np.array_equal(ck.rng.integers(0, 2**62, 10), rng.integers(0, 2**62, 10))
+
+
+RESUME = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from minigrad.serialization import save_model
+    from minigrad.trainer import Trainer
+
+    checkpoint, data, out = sys.argv[1:]
+    with np.load(data) as f:
+        x, t = f["x"], f["t"]
+    trainer = Trainer.load_checkpoint(checkpoint, verbose=0)
+    trainer.fit(x, t, epochs=2, batch_size=32)
+    save_model(out, trainer.model, optimizer=trainer.optimizer, rng=trainer.rng,
+               extra={"history": trainer.history.to_dict()})
+    """
+)
+
+
+@pytest.mark.parametrize("optimizer", [Adam(lr=0.01), Momentum(lr=0.05, weight_decay=1e-3)], ids=["adam", "momentum"])
+def test_two_epochs_saved_then_two_more_in_a_new_process_equal_four_at_once(tmp_path, optimizer):
+    x, t = data(n=150)
+    np.savez(tmp_path / "data.npz", x=x, t=t)
+    opt_state = optimizer.state_dict()
+
+    def trainer():
+        opt = type(optimizer)()
+        opt.load_state_dict(opt_state)
+        return Trainer(MultiLayerNet(6, [16, 8], 3, rng=0), opt, rng=42, verbose=0)
+
+    straight = trainer()
+    straight.fit(x, t, epochs=4, batch_size=32)
+
+    first = trainer()
+    first.fit(x, t, epochs=2, batch_size=32)
+    first.save_checkpoint(tmp_path / "epoch2.npz")
+    subprocess.run(
+        [sys.executable, "-c", RESUME, str(tmp_path / "epoch2.npz"), str(tmp_path / "data.npz"), str(tmp_path / "out.npz")],
+        check=True, cwd=tmp_path, capture_output=True,
+    )
+    resumed = load_checkpoint(tmp_path / "out.npz")
+    assert same_weights(resumed.model, straight.model)
+    for key, value in straight.optimizer.state_dict().items():
+        assert np.array_equal(resumed.optimizer.state_dict()[key], value), key
+    assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
+    assert resumed.extra["history"] == straight.history.to_dict()
+
+
+def test_a_crash_while_writing_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    old = TwoLayerNet(6, 5, 3, rng=0)
+    save_model(path, old)
+    before = path.read_bytes()
+
+    def savez_then_crash(file, **arrays):
+        file.write(b"PK\x03\x04 half a zip")  # some bytes reach the disk, then the process "dies"
+        raise KeyboardInterrupt("simulated crash mid-write")
+
+    monkeypatch.setattr(np, "savez", savez_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(path, TwoLayerNet(6, 5, 3, rng=1))
+    assert path.read_bytes() == before
+    assert same_weights(load_model(path), old)
+    assert os.listdir(tmp_path) == ["model.npz"]  # no temporary file left behind
+
+
+def test_a_failed_rename_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+    save_model(path, TwoLayerNet(6, 5, 3, rng=0))
+    before = path.read_bytes()
+
+    def failing_replace(src, dst):
+        raise OSError("simulated failure of os.replace")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="simulated"):
+        save_model(path, TwoLayerNet(6, 5, 3, rng=1))
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_loading_weights_made_for_another_architecture_fails_naming_the_difference(tmp_path):
+    path = tmp_path / "m.npz"
+    save_model(path, MultiLayerNet(6, [8], 3, rng=0))
+    with pytest.raises(ModelFileError, match=r"another architecture.*'0.W' is float64\[6, 8\] in the file but float64\[6, 9\]"):
+        load_weights(path, MultiLayerNet(6, [9], 3, rng=0))
+    with pytest.raises(ModelFileError, match=r"another architecture, MultiLayerNet\(.*hidden_size_list=\[8\].*parameters"):
+        load_weights(path, MultiLayerNet(6, [8, 8], 3, rng=0))
+    with pytest.raises(ModelFileError, match="float32"):
+        load_weights(path, MultiLayerNet(6, [8], 3, rng=0, dtype=np.float32))
+    target = MultiLayerNet(6, [8], 3, rng=9)
+    load_weights(path, target)
+    assert same_weights(target, load_model(path))
+
+
+@pytest.mark.parametrize("keep", [0, 10, 100, 0.5, -30, -1])
+def test_a_truncated_file_fails_clearly(tmp_path, keep):
+    good = tmp_path / "good.npz"
+    save_model(good, MultiLayerNet(6, [8], 3, rng=0), optimizer=Adam(), rng=np.random.default_rng(0))
+    raw = good.read_bytes()
+    n = int(len(raw) * keep) if isinstance(keep, float) else keep % len(raw)
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(raw[:n])
+    with pytest.raises(ModelFileError, match="not a readable minigrad model"):
+        load_model(bad)
+
+
+def test_files_that_are_not_minigrad_models_fail_clearly(tmp_path):
+    np.savez(tmp_path / "other.npz", W=np.ones(3))
+    np.save(tmp_path / "array.npy", np.ones(3))
+    (tmp_path / "notes.txt").write_text("hello, not a model\n")
+    np.savez(tmp_path / "foreign.npz", **{"minigrad.json": np.array(json.dumps({"format": "keras"}))})
+    np.savez(tmp_path / "future.npz", **{"minigrad.json": np.array(json.dumps({"format": "minigrad", "version": 99}))})
+    np.savez(tmp_path / "numbers.npz", **{"minigrad.json": np.arange(3)})
+    cases = {
+        "other.npz": "not a minigrad model \\(it has no minigrad.json\\)",
+        "array.npy": "a .npy array",
+        "notes.txt": "not an .npz archive",
+        "foreign.npz": "format 'keras'",
+        "future.npz": "version 99",
+        "numbers.npz": "unreadable minigrad metadata",
+    }
+    for name, message in cases.items():
+        with pytest.raises(ModelFileError, match=message):
+            load_model(tmp_path / name)
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.npz")
+
+
+def test_a_plain_model_file_is_not_a_trainer_checkpoint(tmp_path):
+    save_model(tmp_path / "m.npz", TwoLayerNet(6, 5, 3, rng=0))
+    with pytest.raises(ModelFileError, match="no trainer state"):
+        Trainer.load_checkpoint(tmp_path / "m.npz")
+
+
+def test_what_cannot_be_saved_is_refused_before_writing(tmp_path):
+    class Custom(Affine):
+        pass
+
+    with pytest.raises(TypeError, match="layer 1 is a MulLayer"):
+        save_model(tmp_path / "a.npz", Sequential(Affine.from_sizes(2, 2), MulLayer()))
+    with pytest.raises(TypeError, match="layer 0 is a Custom"):
+        save_model(tmp_path / "a.npz", Sequential(Custom(np.ones((2, 2)), np.zeros(2))))
+    with pytest.raises(TypeError, match="extra must hold only JSON"):
+        save_model(tmp_path / "a.npz", TwoLayerNet(2, 2, 2), extra={"x": np.ones(2)})
+    with pytest.raises(TypeError, match="rng must be a numpy Generator"):
+        save_model(tmp_path / "a.npz", TwoLayerNet(2, 2, 2), rng=0)
+    assert not os.listdir(tmp_path)
+
+
+def test_optimizer_state_for_parameters_the_model_lacks_is_rejected(tmp_path):
+    big, small = MultiLayerNet(6, [8], 3, rng=0), MultiLayerNet(6, [4], 3, rng=0)
+    opt = Momentum()
+    x, t = data()
+    opt.update(big.params, big.gradient(x, t))
+    save_model(tmp_path / "m.npz", big, optimizer=opt)
+    # Rewrite the file with the small model's weights but the big model's optimizer state.
+    with np.load(tmp_path / "m.npz") as f:
+        arrays = dict(f)
+    arrays.update({f"param/{k}": v for k, v in small.params.items()})
+    meta = json.loads(str(arrays["minigrad.json"]))
+    meta["model"] = {"class": "MultiLayerNet", "config": small.config}
+    arrays["minigrad.json"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "mixed.npz", **arrays)
+    with pytest.raises(ModelFileError, match="optimizer state 'v.0.W' that matches no parameter"):
+        load_checkpoint(tmp_path / "mixed.npz")
