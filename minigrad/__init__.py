@@ -1,5 +1,6 @@
 """minigrad: a small, exact computational-graph autodiff framework on numpy."""
 
+from .gradcheck import GradcheckError, GradcheckResult, gradcheck
 from .layers import Affine, AddLayer, Layer, MulLayer, ReLU, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .models import MultiLayerNet, TwoLayerNet
@@ -26,6 +27,9 @@ __all__ = [
     "Graph",
     "TwoLayerNet",
     "MultiLayerNet",
+    "gradcheck",
+    "GradcheckResult",
+    "GradcheckError",
     "SGD",
     "Momentum",
     "Nesterov",
