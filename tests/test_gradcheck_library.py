@@ -1,0 +1,114 @@
+"""The table: every layer, loss and net in the library passes gradcheck under Hypothesis, float64 and float32."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from minigrad import (
+    Affine,
+    AddLayer,
+    Graph,
+    MeanSquaredError,
+    MulLayer,
+    MultiLayerNet,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SigmoidWithLoss,
+    SoftmaxWithLoss,
+    Tanh,
+    TwoLayerNet,
+)
+from minigrad.testing import check_layer, well_conditioned
+
+# examples per case and dtype; the "ci" profile is derandomized, "dev" explores fresh ones each run
+EXAMPLES = int(os.environ.get("MINIGRAD_GRADCHECK_EXAMPLES", "20"))
+
+
+def weights(rng, shape, dtype):
+    return well_conditioned(rng, shape, dtype, low=0.1, high=1.0)
+
+
+def affine(rng, d, m, dtype):
+    return Affine(weights(rng, (d, m), dtype), weights(rng, (m,), dtype))
+
+
+def with_biases(net, rng):
+    """The presets start with b = 0, where a dead ReLU unit feeds the next layer exactly 0: its kink. Move b off it."""
+    for name, p in net.params.items():
+        if name.endswith(".b"):
+            p[...] = weights(rng, p.shape, p.dtype)
+    return net
+
+
+def labels(N, C, rng):
+    return rng.integers(0, C, N)
+
+
+def one_hot(N, C, rng):
+    return np.eye(C)[rng.integers(0, C, N)]
+
+
+def fan_out_graph(rng, D, M, dtype):
+    """x feeds both an Affine and a product with itself, then both meet: x's gradient is a sum of three paths."""
+    g = Graph(["x", "s"])
+    g.add("h", affine(rng, D, M, dtype), "x")
+    g.add("a", Tanh(), "h")
+    g.add("xs", MulLayer(), "x", "s")
+    g.add("sq", MulLayer(), "xs", "x")
+    g.add("p", Affine(weights(rng, (D, M), dtype), np.zeros(M, dtype=dtype)), "sq")
+    g.add("out", AddLayer(), "a", "p")
+    return g
+
+
+# name -> (make_layer, input specs); make_layer may take dims (N, D, M, C, H), rng and dtype
+CASES = {
+    "MulLayer": (lambda: MulLayer(), [("N", "D"), ("N", "D")]),
+    "MulLayer-broadcast": (lambda: MulLayer(), [("N", "D"), ("D",)]),
+    "AddLayer-broadcast": (lambda: AddLayer(), [("N", 1), (1, "D")]),
+    "Affine": (lambda rng, D, M, dtype: affine(rng, D, M, dtype), [("N", "D")]),
+    "Affine-4d": (lambda rng, D, M, dtype: affine(rng, 2 * D, M, dtype), [("N", 2, 1, "D")]),
+    "Sigmoid": (lambda: Sigmoid(), [("N", "D", "M")]),
+    "Tanh": (lambda: Tanh(), [("N", "D")]),
+    "ReLU": (lambda: ReLU(), [("N", "D", "M")]),
+    "SoftmaxWithLoss-labels": (lambda: SoftmaxWithLoss(), [("N", "C"), labels]),
+    "SoftmaxWithLoss-onehot": (lambda: SoftmaxWithLoss(), [("N", "C"), one_hot]),
+    "SigmoidWithLoss": (lambda: SigmoidWithLoss(), [("N", "D"), lambda N, D, rng: rng.uniform(0, 1, (N, D))]),
+    "MeanSquaredError": (lambda: MeanSquaredError(), [("N", "D"), lambda N, D, rng: rng.standard_normal((N, D))]),
+    "Sequential": (lambda rng, D, M, dtype: Sequential(affine(rng, D, M, dtype), Tanh(), affine(rng, M, 3, dtype)), [("N", "D")]),
+    "Sequential-loss": (
+        lambda rng, D, H, C, dtype: Sequential(
+            affine(rng, D, H, dtype), Sigmoid(), affine(rng, H, C, dtype), loss=SoftmaxWithLoss()
+        ),
+        [("N", "D"), labels],
+    ),
+    "TwoLayerNet": (
+        lambda rng, D, H, C, dtype: with_biases(TwoLayerNet(D, H, C, weight_init_std=0.5, rng=rng, dtype=dtype), rng),
+        [("N", "D"), labels],
+    ),
+    "MultiLayerNet-relu": (
+        lambda rng, D, H, C, dtype: with_biases(MultiLayerNet(D, [H, 3], C, activation="relu", rng=rng, dtype=dtype), rng),
+        [("N", "D"), one_hot],
+    ),
+    "MultiLayerNet-sigmoid": (
+        lambda rng, D, H, C, dtype: with_biases(MultiLayerNet(D, [H, 3], C, activation="sigmoid", rng=rng, dtype=dtype), rng),
+        [("N", "D"), labels],
+    ),
+    "MultiLayerNet-tanh": (
+        lambda rng, D, H, C, dtype: with_biases(MultiLayerNet(D, [H], C, activation="tanh", rng=rng, dtype=dtype), rng),
+        [("N", "D"), labels],
+    ),
+    "Graph-fan-out": (lambda rng, D, M, dtype: fan_out_graph(rng, D, M, dtype), [("N", "D"), ("N", "D")]),
+}
+
+DIMS = {"N": (1, 5), "D": (1, 5), "M": (1, 4), "H": (1, 6), "C": (2, 5)}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", CASES)
+def test_library_layer_passes_gradcheck_on_random_shapes(name, dtype):
+    make, specs = CASES[name]
+    check_layer(make, specs, dims=DIMS, dtype=dtype, max_examples=EXAMPLES)
