@@ -112,7 +112,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # train
 
 
-def _load_dataset(name: str, data_dir: str | None) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def _load_dataset(
+    name: str, data_dir: str | None, download: bool = True
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     from . import datasets
 
     if name == "digits":
@@ -120,7 +122,7 @@ def _load_dataset(name: str, data_dir: str | None) -> tuple[tuple[np.ndarray, np
             raise UsageError("--data-dir applies to mnist and fashion-mnist; the digits ship with minigrad")
         return datasets.load_digits()
     loader = datasets.load_mnist if name == "mnist" else datasets.load_fashion_mnist
-    return loader(data_dir=data_dir, progress=True)
+    return loader(data_dir=data_dir, download=download, progress=True)
 
 
 def _atomic_path(path: Path, write: Callable[[Path], None]) -> None:
@@ -129,6 +131,9 @@ def _atomic_path(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the mode a plain open() would
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -155,8 +160,10 @@ def _plot(path: Path, rows: list[dict[str, float]], title: str) -> bool:
     epochs = [r["epoch"] for r in rows]
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
-    ax_loss.plot(epochs, [r["loss"] for r in rows], marker="o", ms=3)
-    ax_loss.set(xlabel="epoch", ylabel="mean training loss", title="loss")
+    ax_loss.plot(epochs, [r["loss"] for r in rows], marker="o", ms=3, label="train")
+    ax_loss.plot(epochs, [r["test_loss"] for r in rows], marker="s", ms=3, label="test")
+    ax_loss.set(xlabel="epoch", ylabel="mean cross-entropy", title="loss")
+    ax_loss.legend(loc="upper right")
     ax_acc.plot(epochs, [r["train_accuracy"] for r in rows], marker="o", ms=3, label="train")
     ax_acc.plot(epochs, [r["test_accuracy"] for r in rows], marker="s", ms=3, label="test")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
@@ -188,12 +195,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .models import MultiLayerNet
     from .optimizers import get_optimizer
     from .serialization import save_model
-    from .trainer import fit
+    from .trainer import Callback, Trainer
 
     dtype = np.dtype(args.dtype)
     epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS[args.dataset]
     print(f"loading {args.dataset} ...", flush=True)
-    (x_train, t_train), (x_test, t_test) = _load_dataset(args.dataset, args.data_dir)
+    (x_train, t_train), (x_test, t_test) = _load_dataset(args.dataset, args.data_dir, not args.no_download)
     x_train, x_test = x_train.astype(dtype, copy=False), x_test.astype(dtype, copy=False)
     n_classes = int(max(t_train.max(), t_test.max())) + 1
     sizes = [x_train.shape[1], *args.hidden, n_classes]
@@ -205,40 +212,49 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as e:
         raise UsageError(str(e)) from None
     out = _output_dir(args.out, args.dataset)
+    net = "-".join(map(str, sizes))
     print(
-        f"{args.dataset}: {len(x_train)} training and {len(x_test)} test samples; net "
-        f"{'-'.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={args.lr}, "
-        f"batch size {args.batch_size}, {epochs} epochs, {dtype.name}, seed {args.seed}",
+        f"{args.dataset}: {len(x_train)} training and {len(x_test)} test samples; net {net} ({args.activation}), "
+        f"{args.optimizer} lr={args.lr}, batch size {args.batch_size}, {epochs} epochs, {dtype.name}, seed {args.seed}",
         flush=True,
     )
-    rng = np.random.default_rng(args.seed)
     rows: list[dict[str, float]] = []
+    width = len(str(epochs))
+
+    class Report(Callback):
+        """After each epoch: loss and accuracy over the whole training and test sets, as the book's loop prints."""
+
+        def on_epoch_begin(self, trainer: Any, epoch: int) -> None:
+            self.tick = time.perf_counter()
+
+        def on_epoch_end(self, trainer: Any, epoch: int, logs: Any) -> None:
+            train, test = trainer.evaluate(x_train, t_train), trainer.evaluate(x_test, t_test)
+            rows.append({
+                "epoch": epoch + 1,
+                "loss": train["loss"],
+                "train_accuracy": train["accuracy"],
+                "test_loss": test["loss"],
+                "test_accuracy": test["accuracy"],
+            })
+            print(
+                f"epoch {epoch + 1:>{width}}/{epochs}  loss {train['loss']:.4f}  train acc {train['accuracy']:.4f}  "
+                f"test acc {test['accuracy']:.4f}  ({time.perf_counter() - self.tick:.1f} s)",
+                flush=True,
+            )
+
+    # a progress bar per epoch only where someone watches (and tqdm is installed)
+    verbose = 1 if sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None else 0
+    trainer = Trainer(model, optimizer, rng=args.seed, callbacks=[Report()], verbose=verbose)
     start = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        tick = time.perf_counter()
-        history = fit(
-            model, x_train, t_train, optimizer=optimizer, epochs=1, batch_size=args.batch_size, rng=rng, verbose=0
-        )
-        row = {
-            "epoch": epoch,
-            "loss": float(history.history["loss"][-1]),
-            "train_accuracy": model.accuracy(x_train, t_train),
-            "test_accuracy": model.accuracy(x_test, t_test),
-        }
-        rows.append(row)
-        print(
-            f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {row['loss']:.4f}  "
-            f"train acc {row['train_accuracy']:.4f}  test acc {row['test_accuracy']:.4f}  "
-            f"({time.perf_counter() - tick:.1f} s)",
-            flush=True,
-        )
+    trainer.fit(x_train, t_train, epochs=epochs, batch_size=args.batch_size)
     print(f"trained in {time.perf_counter() - start:.1f} s; final test accuracy {rows[-1]['test_accuracy']:.4f}")
     weights = out / "model.npz"
-    save_model(weights, model)
-    print(f"saved weights:        {weights}")
+    run = {k: v for k, v in vars(args).items() if k != "func"}
+    save_model(weights, model, extra={"command": "minigrad train", "args": {**run, "epochs": epochs}, "history": rows})
+    print(f"saved weights:        {weights}  (minigrad.serialization.load_model reads it back)")
     _write_history(out / "history.csv", rows)
     print(f"saved history:        {out / 'history.csv'}")
-    title = f"{args.dataset}, {'-'.join(map(str, sizes))} {args.activation}, {args.optimizer} lr={args.lr}"
+    title = f"{args.dataset}: {net} {args.activation}, {args.optimizer} lr={args.lr}, batch {args.batch_size}"
     if _plot(out / "learning_curve.png", rows, title):
         print(f"saved learning curve: {out / 'learning_curve.png'}")
     else:
@@ -303,7 +319,12 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
             inputs.append(rng.integers(0, n_classes, size=shape))
     print(f"gradcheck {args.target} ({type(layer).__name__}) on inputs "
           + ", ".join(f"{a.dtype}{list(a.shape)}" for a in inputs))
-    result = gradcheck(layer, *inputs)
+    options = {k: getattr(args, k) for k in ("eps", "atol", "rtol") if getattr(args, k) is not None}
+    try:
+        result = gradcheck(layer, *inputs, seed=args.seed, **options)
+    except Exception as e:  # the layer itself failed on these inputs: a failed check, not a usage error
+        print(f"FAIL: {type(layer).__name__} raised {type(e).__name__}: {e}")
+        return 1
     print(result)
     print("PASS" if result else "FAIL")
     return 0 if result else 1
@@ -338,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--dataset", choices=DATASETS, default="digits", help="default: digits (ships with minigrad)")
     train.add_argument("--data-dir", metavar="DIR", help="directory holding the IDX files (mnist, fashion-mnist)")
+    train.add_argument("--no-download", action="store_true",
+                       help="never download: fail with a message if the files are not found locally")
     train.add_argument("--hidden", type=_positive_int, nargs="+", default=[50], metavar="N",
                        help="hidden layer sizes (default: 50, the book's 784-50-10 on MNIST)")
     train.add_argument("--activation", choices=("relu", "sigmoid", "tanh"), default="relu", help="default: relu")
@@ -364,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "or SHAPE:int:K for integer labels in [0, K) (e.g. 4:int:3)")
     check.add_argument("--seed", type=int, default=0, help="seeds the random inputs (default: 0)")
     check.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: float64")
+    check.add_argument("--eps", type=_positive_float, help="central-difference step (default: gradcheck's, by dtype)")
+    check.add_argument("--atol", type=_positive_float, help="absolute tolerance (default: gradcheck's, by dtype)")
+    check.add_argument("--rtol", type=_positive_float, help="relative tolerance (default: gradcheck's, by dtype)")
     check.set_defaults(func=cmd_gradcheck)
     return parser
 

@@ -194,7 +194,7 @@ def parse_idx(data: bytes, *, shape: tuple[int | None, ...] | None = None, name:
     if shape is not None and (
         len(dims) != len(shape) or any(want is not None and want != got for want, got in zip(shape, dims))
     ):
-        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ")"
+        want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
         raise IdxFormatError(f"{name}: wrong dimensions: the header says {tuple(dims)}, expected {want}")
     dtype = _IDX_TYPES[code]
     need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
@@ -353,6 +353,9 @@ def _write_cache(path: Path, raw: dict[str, np.ndarray]) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **raw)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the mode a plain open() would
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
