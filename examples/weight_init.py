@@ -82,16 +82,18 @@ def main() -> None:
 
     x = np.random.default_rng(args.seed).standard_normal((1000, 100))
     fig, axes = plt.subplots(len(HISTOGRAM_CASES), args.layers, figsize=(2.2 * args.layers, 1.6 * len(HISTOGRAM_CASES)),
-                             sharex=True, layout="constrained")
-    for row, (activation, init, std, label) in zip(axes, HISTOGRAM_CASES):
+                             sharex=True)
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.04, top=0.93, wspace=0.08, hspace=0.12)
+    for r, (row, (activation, init, std, label)) in enumerate(zip(axes, HISTOGRAM_CASES)):
         outs = activations(activation, init, std, x, args.layers, args.seed)
         for i, (ax, a) in enumerate(zip(row, outs)):
             values = a.ravel() if activation == "sigmoid" else a[a > 0]  # ReLU: the units that fire
-            ax.hist(values, bins=30, range=(0, 1), color="tab:blue" if activation == "sigmoid" else "tab:orange")
+            counts, edges = np.histogram(values, bins=30, range=(0, 1))
+            ax.stairs(counts, edges, fill=True, color="tab:blue" if activation == "sigmoid" else "tab:orange")
             ax.set_yticks([])
             if i == 0:
                 ax.set_ylabel(label, fontsize=9)
-            if row is axes[0]:
+            if r == 0:
                 ax.set_title(f"layer {i + 1}", fontsize=10)
         spread = ", ".join(f"{a.std():.3f}" for a in outs)
         print(f"{label:18s} activation std per layer: {spread}")

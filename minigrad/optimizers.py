@@ -187,7 +187,7 @@ class Momentum(Optimizer):
     """v ← momentum·v − lr·g;  W ← W + v."""
 
     slots = ("v",)
-    checks = {**Optimizer.checks, "momentum": _unit}
+    checks = {"lr": _non_negative, "momentum": _unit, "weight_decay": _non_negative}
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
         super().__init__(lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -204,7 +204,7 @@ class Nesterov(Optimizer):
     """v ← momentum·v − lr·g;  W ← W + momentum·v − lr·g (Nesterov's momentum, Bengio et al. 2012)."""
 
     slots = ("v",)
-    checks = {**Optimizer.checks, "momentum": _unit}
+    checks = {"lr": _non_negative, "momentum": _unit, "weight_decay": _non_negative}
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
         super().__init__(lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -223,7 +223,7 @@ class AdaGrad(Optimizer):
     """h ← h + g²;  W ← W − lr·g / (√h + eps)."""
 
     slots = ("h",)
-    checks = {**Optimizer.checks, "eps": _positive}
+    checks = {"lr": _non_negative, "eps": _positive, "weight_decay": _non_negative}
 
     def __init__(self, lr: float = 0.01, eps: float = 1e-7, weight_decay: float = 0.0) -> None:
         super().__init__(lr=lr, eps=eps, weight_decay=weight_decay)
@@ -239,7 +239,7 @@ class RMSprop(Optimizer):
     """h ← beta·h + (1 − beta)·g²;  W ← W − lr·g / (√h + eps)."""
 
     slots = ("h",)
-    checks = {**Optimizer.checks, "beta": _unit, "eps": _positive}
+    checks = {"lr": _non_negative, "beta": _unit, "eps": _positive, "weight_decay": _non_negative}
 
     def __init__(self, lr: float = 0.01, beta: float = 0.99, eps: float = 1e-7, weight_decay: float = 0.0) -> None:
         super().__init__(lr=lr, beta=beta, eps=eps, weight_decay=weight_decay)
@@ -257,7 +257,7 @@ class Adam(Optimizer):
     """m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  W ← W − lr·√(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + eps)."""
 
     slots = ("m", "v")
-    checks = {**Optimizer.checks, "beta1": _unit, "beta2": _unit, "eps": _positive}
+    checks = {"lr": _non_negative, "beta1": _unit, "beta2": _unit, "eps": _positive, "weight_decay": _non_negative}
 
     def __init__(
         self,

@@ -1,0 +1,67 @@
+"""The learning examples run against the installed package, in a fresh directory, and write their plots."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")  # the `plot` extra, installed by .ci/run
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def run(script: str, *args: str, cwd: Path) -> str:
+    """Run examples/<script> in cwd with quick settings; its stdout."""
+    # One BLAS thread: these are small matrices, and the test suite may share the cores.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    done = subprocess.run([sys.executable, str(EXAMPLES / script), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def assert_png(path: Path) -> None:
+    assert path.is_file(), f"{path.name} was not written"
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC) and len(data) > 10_000, f"{path.name} is not a plot"
+
+
+def test_train_neuralnet_writes_the_accuracy_plot_to_the_current_directory(tmp_path):
+    out = run("train_neuralnet.py", "--iters", "600", cwd=tmp_path)
+    assert_png(tmp_path / "train_neuralnet.png")
+    final = float(re.search(r"final test accuracy ([0-9.]+)", out).group(1))
+    assert final > 0.8
+
+
+def test_optimizer_compare_writes_the_paths_and_the_digits_curves(tmp_path):
+    out = run("optimizer_compare.py", "--iters", "60", "--out", str(tmp_path / "plots"), cwd=tmp_path)
+    assert_png(tmp_path / "plots" / "optimizer_compare.png")
+    assert_png(tmp_path / "plots" / "optimizer_compare_digits.png")
+    for name in ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"):
+        assert re.search(rf"^{name}\s+after 30 steps", out, re.M)
+
+
+def test_weight_init_shows_the_vanishing_gradient_with_sigmoid_and_not_with_relu_he(tmp_path):
+    out = run("weight_init.py", "--depth", "6", "--out", str(tmp_path), cwd=tmp_path)
+    assert_png(tmp_path / "weight_init_activations.png")
+    assert_png(tmp_path / "weight_init_gradients.png")
+    norms = {m.group(1).strip(): (float(m.group(2)), float(m.group(3)))
+             for m in re.finditer(r"^(.+?)‖dW‖ first layer (\S+), last layer (\S+)$", out, re.M)}
+    first, last = norms["sigmoid, Xavier"]
+    assert first < last / 100  # vanishes towards the input
+    first, last = norms["ReLU, He"]
+    assert last / 10 < first < last * 10  # stays the same size
+
+
+def test_deep_net_trains_with_fit_and_keeps_the_best_checkpoint(tmp_path):
+    out = run("deep_net.py", "--epochs", "4", "--hidden", "50", "50", "--verbose", "0", "--out", str(tmp_path), cwd=tmp_path)
+    assert_png(tmp_path / "deep_net.png")
+    assert (tmp_path / "deep_net_best.npz").is_file()
+    best = float(re.search(r"best-by-validation model .* test accuracy ([0-9.]+)", out).group(1))
+    assert best > 0.85
