@@ -11,6 +11,7 @@ __all__ = [
     "tanh",
     "softmax",
     "log_softmax",
+    "softmax_and_log_softmax",
     "cross_entropy_error",
     "softmax_cross_entropy",
     "nll_loss",
@@ -63,20 +64,34 @@ def tanh(x: ArrayLike) -> np.ndarray:
     return np.tanh(_float(x, "tanh", "x"))
 
 
-def log_softmax(x: ArrayLike) -> np.ndarray:
-    """log softmax over the last axis: x - max - log Σ exp(x - max); exact for logits of any size."""
-    x = _float(x, "log_softmax", "x")
+def _shifted_exp(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x - max, e = exp(x - max) and Σ e over the last axis: the stable parts of softmax."""
     with np.errstate(over="ignore"):  # a gap beyond the float range gives -inf, whose exp is 0
         shifted = x - x.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    e = np.exp(shifted)
+    return shifted, e, e.sum(axis=-1, keepdims=True)
 
 
 def softmax(x: ArrayLike) -> np.ndarray:
     """exp(x - max) / Σ exp(x - max) over the last axis; (C,) or (N, C)."""
-    x = _float(x, "softmax", "x")
-    with np.errstate(over="ignore"):  # a gap beyond the float range gives -inf, whose exp is 0
-        e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    _, e, total = _shifted_exp(_float(x, "softmax", "x"))
+    e /= total
+    return e
+
+
+def log_softmax(x: ArrayLike) -> np.ndarray:
+    """log softmax over the last axis: x - max - log Σ exp(x - max); exact for logits of any size."""
+    shifted, _, total = _shifted_exp(_float(x, "log_softmax", "x"))
+    shifted -= np.log(total)
+    return shifted
+
+
+def softmax_and_log_softmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(softmax(x), log_softmax(x)) from one exp pass, for a float array x."""
+    shifted, e, total = _shifted_exp(x)
+    e /= total
+    shifted -= np.log(total)
+    return e, shifted
 
 
 def check_targets(y: np.ndarray, t: ArrayLike, where: str) -> np.ndarray:

@@ -13,6 +13,7 @@ The protocol (any object with these members is a layer; subclassing Layer is opt
 
 from __future__ import annotations
 
+import math
 from typing import Any, Union
 
 import numpy as np
@@ -189,7 +190,7 @@ class Affine(Layer):
                     f"x.astype(np.{W.dtype}) or build the layer in {x.dtype}"
                 )
             x = x.astype(W.dtype)
-        features = int(np.prod(x.shape[1:])) if x.ndim > 1 else x.size
+        features = math.prod(x.shape[1:]) if x.ndim > 1 else x.size
         if x.ndim == 0 or features != W.shape[0]:
             raise ValueError(
                 f"Affine.forward: x must have shape (N, {W.shape[0]}) or (N, ...) with "
@@ -197,16 +198,18 @@ class Affine(Layer):
             )
         self.x_shape = x.shape
         self.x = x.reshape(-1, W.shape[0])
-        y = self.x @ W + b
+        y = self.x @ W
+        y += b
         return y if x.ndim > 1 else y[0]
 
-    def backward(self, dout: ArrayLike) -> np.ndarray:
+    def backward(self, dout: ArrayLike, need_dx: bool = True) -> np.ndarray | None:
+        """dW = xᵀ·dout, db = Σ_N dout, and dx = dout·Wᵀ in x's shape (None when need_dx is False)."""
         x, W = self._cache(self.x), self.params["W"]
         out_shape = self.x_shape[:1] + W.shape[1:] if len(self.x_shape) > 1 else W.shape[1:]
         dout = self._dout(dout, out_shape).reshape(-1, W.shape[1])
         self.grads["W"] = x.T @ dout
         self.grads["b"] = dout.sum(axis=0)
-        return (dout @ W.T).reshape(self.x_shape)
+        return (dout @ W.T).reshape(self.x_shape) if need_dx else None
 
 
 class Sigmoid(Layer):

@@ -12,11 +12,11 @@ from .functions import (
     batch_size,
     binary_batch_size,
     check_targets,
-    log_softmax,
     mean_squared_error,
     nll_loss,
     sigmoid,
     sigmoid_binary_cross_entropy,
+    softmax_and_log_softmax,
 )
 from .layers import Layer
 
@@ -63,8 +63,7 @@ class SoftmaxWithLoss(Loss):
         if x.ndim not in (1, 2):
             raise ValueError(f"SoftmaxWithLoss.forward: x must have shape (N, C) or (C,), got {x.shape}")
         self.t = check_targets(x, t, "SoftmaxWithLoss.forward")
-        log_y = log_softmax(x)
-        self.y = np.exp(log_y)
+        self.y, log_y = softmax_and_log_softmax(x)
         return nll_loss(log_y, self.t)
 
     def backward(self, dout: float = 1.0) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import numerical
-from .layers import Layer
+from .layers import Affine, Layer
 
 __all__ = ["Sequential", "Graph"]
 
@@ -77,17 +77,25 @@ class Sequential(Layer):
         self._mode = "loss"
         return self.last_layer.forward(x, t)
 
-    def backward(self, dout: Any = None) -> Any:
-        """dx from dout (after forward(x)), or from the loss (after loss(x, t), where dout defaults to 1)."""
+    def backward(self, dout: Any = None, need_dx: bool = True) -> Any:
+        """dx from dout (after forward(x)), or from the loss (after loss(x, t); dout defaults to 1).
+
+        With need_dx=False the gradient of the chain's input is not wanted (training): a first
+        Affine then skips its largest product, dout·Wᵀ, and None is returned.
+        """
         if self._mode is None:
             raise RuntimeError("Sequential.backward called before forward")
         if self._mode == "loss":
             dout = self.last_layer.backward(1.0 if dout is None else dout)
         elif dout is None:
             raise ValueError("Sequential.backward: dout is required after forward(x) without targets")
-        for layer in reversed(self.layers):
+        for layer in reversed(self.layers[1:]):
             dout = layer.backward(dout)
-        return dout
+        if not self.layers:
+            return dout
+        if not need_dx and isinstance(self.layers[0], Affine):
+            return self.layers[0].backward(dout, need_dx=False)
+        return self.layers[0].backward(dout)
 
     def predict(self, x: ArrayLike) -> Any:
         """The chain's output (the scores before the loss)."""
@@ -112,7 +120,7 @@ class Sequential(Layer):
     def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, np.ndarray]:
         """Backprop: the loss's gradient for every parameter, keyed like params."""
         self.loss(x, t)
-        self.backward()
+        self.backward(need_dx=False)
         return self.grads
 
     def numerical_gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, np.ndarray]:

@@ -1,0 +1,155 @@
+"""Time minigrad's SGD training step against a hand-fused numpy step of the same math, in one process.
+
+For each configuration, the two steps run interleaved in blocks; the table shows the median time per
+step and the ratio minigrad / reference (and PyTorch / reference when PyTorch is installed). Before
+timing, one step of each from the same weights must give the same weights.
+
+Run: python benchmarks/bench_step.py [--blocks 30] [--steps 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from typing import Callable
+
+import numpy as np
+
+from minigrad import MultiLayerNet
+from minigrad.optimizers import SGD
+
+LR = 0.1
+CONFIGS = [  # (hidden sizes, batch, dtype)
+    ([50], 100, np.float64),
+    ([50], 100, np.float32),
+    ([50], 1000, np.float64),
+    ([50], 1000, np.float32),
+    ([100] * 4, 128, np.float64),
+    ([100] * 4, 128, np.float32),
+]
+
+
+def reference_step(Ws: list[np.ndarray], bs: list[np.ndarray], x: np.ndarray, t: np.ndarray) -> float:
+    """One hand-fused SGD step of an Affine/ReLU net with softmax cross-entropy, updating Ws and bs in place."""
+    n = len(x)
+    hs, masks = [x], []
+    for W, b in zip(Ws[:-1], bs[:-1]):
+        h = hs[-1] @ W
+        h += b
+        mask = h > 0
+        h *= mask
+        hs.append(h)
+        masks.append(mask)
+    a = hs[-1] @ Ws[-1]
+    a += bs[-1]
+    a -= a.max(axis=1, keepdims=True)
+    np.exp(a, out=a)
+    a /= a.sum(axis=1, keepdims=True)
+    rows = np.arange(n)
+    loss = -float(np.log(a[rows, t]).sum()) / n
+    a[rows, t] -= 1
+    a *= 1 / n
+    d = a
+    for i in range(len(Ws) - 1, -1, -1):
+        dW = hs[i].T @ d
+        db = d.sum(axis=0)
+        if i:
+            d = d @ Ws[i].T
+            d *= masks[i - 1]
+        dW *= LR
+        Ws[i] -= dW
+        db *= LR
+        bs[i] -= db
+    return loss
+
+
+def torch_step_factory(net: MultiLayerNet, x: np.ndarray, t: np.ndarray) -> Callable[[], None] | None:
+    """The same step in PyTorch eager (CPU), or None when PyTorch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(2)
+    Ws = [torch.tensor(net.params[f"{i}.W"].copy(), requires_grad=True) for i in range(0, len(net), 2)]
+    bs = [torch.tensor(net.params[f"{i}.b"].copy(), requires_grad=True) for i in range(0, len(net), 2)]
+    tx, tt = torch.from_numpy(x), torch.from_numpy(t.astype(np.int64))
+    opt = torch.optim.SGD([*Ws, *bs], lr=LR)
+
+    def step() -> None:
+        h = tx
+        for W, b in zip(Ws[:-1], bs[:-1]):
+            h = torch.relu(h @ W + b)
+        loss = torch.nn.functional.cross_entropy(h @ Ws[-1] + bs[-1], tt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def median_ms(step: Callable[[], object], steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps * 1e3
+
+
+def bench(hidden: list[int], batch: int, dtype: type, blocks: int, steps: int) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, 784)).astype(dtype)
+    t = rng.integers(0, 10, batch)
+    net = MultiLayerNet(784, hidden, 10, rng=1, dtype=dtype)
+    optimizer = SGD(lr=LR)
+    Ws = [net.params[f"{i}.W"].copy() for i in range(0, len(net), 2)]
+    bs = [net.params[f"{i}.b"].copy() for i in range(0, len(net), 2)]
+
+    def minigrad_step() -> None:
+        optimizer.update(net.params, net.gradient(x, t))
+
+    minigrad_step()
+    reference_step(Ws, bs, x, t)
+    for i, (W, b) in enumerate(zip(Ws, bs)):  # the same math: the same weights after one step
+        tol = 1e-12 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(net.params[f"{2 * i}.W"], W, rtol=tol, atol=tol)
+        np.testing.assert_allclose(net.params[f"{2 * i}.b"], b, rtol=tol, atol=tol)
+    torch_step = torch_step_factory(net, x, t)
+
+    times: dict[str, list[float]] = {"reference": [], "minigrad": [], "torch": []}
+    contenders = {"reference": lambda: reference_step(Ws, bs, x, t), "minigrad": minigrad_step}
+    if torch_step is not None:
+        contenders["torch"] = torch_step
+    for block in range(blocks):
+        order = list(contenders) if block % 2 == 0 else list(reversed(contenders))
+        for name in order:
+            if torch_step is not None:
+                time.sleep(0.25)  # let spinning BLAS threads of the other library settle
+            times[name].append(median_ms(contenders[name], steps))
+    return {name: float(np.median(v)) for name, v in times.items() if v}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", type=int, default=30, help="interleaved timing blocks per configuration")
+    parser.add_argument("--steps", type=int, default=20, help="steps per block")
+    args = parser.parse_args()
+
+    print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, {platform.processor() or ''}")
+    header = f"{'net':<18} {'batch':>5} {'dtype':>7} {'reference ms':>12} {'minigrad ms':>11} {'ratio':>6}"
+    print(header + f" {'torch ratio':>11}")
+    results = {}
+    for hidden, batch, dtype in CONFIGS:
+        r = bench(hidden, batch, dtype, args.blocks, args.steps)
+        name = "784-" + "-".join(map(str, hidden)) + "-10" if len(hidden) < 3 else f"784-{hidden[0]}x{len(hidden)}-10"
+        torch_ratio = f"{r['torch'] / r['reference']:>11.2f}" if "torch" in r else f"{'-':>11}"
+        dt = np.dtype(dtype).name
+        print(f"{name:<18} {batch:>5} {dt:>7} {r['reference']:>12.3f} {r['minigrad']:>11.3f} "
+              f"{r['minigrad'] / r['reference']:>6.3f} {torch_ratio}", flush=True)
+        results[(name, batch, dt)] = r["minigrad"]
+    f64, f32 = results.get(("784-50-10", 1000, "float64")), results.get(("784-50-10", 1000, "float32"))
+    if f64 and f32:
+        print(f"float32 speed-up over float64 at batch 1000 (minigrad): {f64 / f32:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
