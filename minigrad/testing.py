@@ -145,7 +145,11 @@ def check_layer(
         lo, hi = dims.setdefault(n, (1, 5))
         if not 1 <= lo <= hi:
             raise ValueError(f"check_layer: dims[{n!r}] must be (low, high) with 1 <= low <= high, got {(lo, hi)}")
-    layer_args = [p for p in inspect.signature(make_layer).parameters]
+    required = [p.name for p in inspect.signature(make_layer).parameters.values()
+                if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    missing = [p for p in required if p not in names and p not in ("rng", "dtype")]
+    if missing:
+        raise TypeError(f"check_layer: make_layer asks for {missing}, which no input spec or dims names")
 
     def call(fn: Callable[..., Any], drawn: dict[str, Any]) -> Any:
         wanted = inspect.signature(fn).parameters
@@ -157,9 +161,6 @@ def check_layer(
         seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
         drawn["rng"] = np.random.default_rng(seed)
         drawn["dtype"] = np.dtype(dtype)
-        missing = [p for p in layer_args if p not in drawn]
-        if missing:
-            raise TypeError(f"check_layer: make_layer asks for {missing}, which no input spec or dims names")
         layer = call(make_layer, drawn)
         kinks = kinks_of(layer)
         inputs = []

@@ -1,0 +1,144 @@
+"""gradcheck's fast mode vs the chapter's element-by-element numerical_gradient on the whole TwoLayerNet.
+
+    python benchmarks/bench_gradcheck.py            # timings at batch 3 and 100, in one process
+    python benchmarks/bench_gradcheck.py --full     # also run the batch-100 element-wise pass in full (~1 min)
+    python benchmarks/bench_gradcheck.py --sweep    # the step/tolerance measurement behind gradcheck's defaults
+
+Both timings use the same net (784-50-10, 39,760 parameters), the same inputs and the same BLAS
+setting (one thread unless OPENBLAS_NUM_THREADS etc. are set: small matrix products on a shared
+2-core machine are slower, and far noisier, with more). The ratio is the figure to compare.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from minigrad import (  # noqa: E402
+    Affine,
+    MeanSquaredError,
+    MulLayer,
+    MultiLayerNet,
+    Sigmoid,
+    SigmoidWithLoss,
+    SoftmaxWithLoss,
+    Tanh,
+    TwoLayerNet,
+    gradcheck,
+)
+from minigrad.testing import well_conditioned  # noqa: E402
+
+
+def median_time(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench(full: bool) -> None:
+    net = TwoLayerNet(784, 50, 10, rng=0)
+    n_params = sum(p.size for p in net.params.values())
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"TwoLayerNet(784, 50, 10): {n_params} parameters; BLAS threads: {os.environ['OPENBLAS_NUM_THREADS']}; "
+          f"load average {load} on {os.cpu_count()} cores")
+    print(f"{'batch':>5}  {'gradcheck (fast, auto)':>22}  {'net.numerical_gradient':>32}  {'ratio':>7}  verdict")
+    rng = np.random.default_rng(0)
+    for batch in (3, 100):
+        x, t = rng.random((batch, 784)), rng.integers(0, 10, batch)
+        result = gradcheck(net, x, t)
+        fast = median_time(lambda: gradcheck(net, x, t), repeat=7)
+        forward = median_time(lambda: net.loss(x, t), repeat=50)
+        if batch == 3 or full:
+            t0 = time.perf_counter()
+            net.numerical_gradient(x, t)
+            slow = time.perf_counter() - t0
+            how = "measured in full"
+        else:  # 2 loss evaluations per parameter: time 2,000 of them and scale
+            evals = 2000
+            t0 = time.perf_counter()
+            for _ in range(evals):
+                net.loss(x, t)
+            slow = (time.perf_counter() - t0) * (2 * n_params) / evals
+            how = f"extrapolated from {evals} evals"
+        print(
+            f"{batch:>5}  {fast * 1e3:>19.1f} ms  {slow:>9.2f} s ({how:>20})  {slow / fast:>6.0f}x  "
+            f"{'ok' if result else 'FAIL'}; one forward {forward * 1e3:.2f} ms, so gradcheck costs "
+            f"{fast / forward:.0f} forwards"
+        )
+    print("\nthe report at batch 100:")
+    print(result)
+
+
+def sweep_cases(dtype):
+    """(name, layer, inputs) for library layers, losses and nets at a few shapes and seeds."""
+    for seed in range(4):
+        r = np.random.default_rng(seed)
+        n, d, m = 1 + seed, 2 + seed, 3
+        w = lambda *s: well_conditioned(r, s, dtype, 0.1, 1.0)  # noqa: E731
+        x = lambda *s: well_conditioned(r, s, dtype)  # noqa: E731
+        yield "MulLayer", MulLayer(), [x(n, d), x(n, d)]
+        yield "Affine", Affine(w(d, m), w(m)), [x(n, d)]
+        yield "Sigmoid", Sigmoid(), [x(n, d)]
+        yield "Tanh", Tanh(), [x(n, d)]
+        yield "SoftmaxWithLoss", SoftmaxWithLoss(), [x(n, m), r.integers(0, m, n)]
+        yield "SigmoidWithLoss", SigmoidWithLoss(), [x(n, d), r.uniform(0, 1, (n, d)).astype(dtype)]
+        yield "MeanSquaredError", MeanSquaredError(), [x(n, d), x(n, d)]
+        net = MultiLayerNet(d, [4, 3], m, activation="tanh", rng=seed, dtype=dtype)
+        yield "MultiLayerNet-tanh", net, [x(n, d), r.integers(0, m, n)]
+        net = TwoLayerNet(d, 4, m, weight_init_std=0.5, rng=seed, dtype=dtype)
+        for p in (net.params["0.b"], net.params["2.b"]):
+            p[...] = w(*p.shape)
+        yield "TwoLayerNet", net, [x(n, d), r.integers(0, m, n)]
+
+
+def sweep() -> None:
+    """Worst error over every case and element, per step h; the margin is 1 / max(|a - n| / (atol + rtol |n|))."""
+    for dtype, steps, (atol, rtol) in (
+        (np.float64, [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9], (1e-7, 1e-5)),
+        (np.float32, [1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 1e-4], (1e-4, 1e-2)),
+    ):
+        name = np.dtype(dtype).name
+        print(f"\n{name} (element-wise, {'promote=False: in float32 itself' if dtype == np.float32 else 'as is'}); "
+              f"margin against atol={atol:.0e}, rtol={rtol:.0e}")
+        print(f"{'h':>8}  {'max abs err':>11}  {'max rel err':>13}  {'margin':>8}  worst case")
+        for h in steps:
+            worst_abs = worst_rel = worst_score = 0.0
+            where = ""
+            for case, layer, inputs in sweep_cases(dtype):
+                res = gradcheck(layer, *inputs, eps=h, atol=atol, rtol=rtol, mode="elementwise", promote=False,
+                                max_kink_fraction=0.0, hygiene=False)
+                for t in res.tensors:
+                    err = abs(t.analytic - t.numerical)
+                    score = err / (atol + rtol * abs(t.numerical))
+                    worst_abs = max(worst_abs, t.max_abs)
+                    worst_rel = max(worst_rel, t.max_rel)
+                    if score > worst_score:
+                        worst_score, where = score, f"{case}.{t.name}"
+            print(f"{h:>8.0e}  {worst_abs:>11.1e}  {worst_rel:>13.1e}  {1 / worst_score if worst_score else float('inf'):>7.0f}x  {where}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="run the batch-100 element-wise pass in full")
+    parser.add_argument("--sweep", action="store_true", help="print the step/tolerance measurement instead")
+    args = parser.parse_args()
+    if args.sweep:
+        sweep()
+    else:
+        bench(args.full)
+
+
+if __name__ == "__main__":
+    main()
