@@ -386,7 +386,7 @@ class Trainer:
                         loss = loss_layer.forward(y, tb)
                         if not math.isfinite(loss):
                             raise self._nonfinite(loss, epoch, b, xb, tb)
-                        model.backward(loss_layer.backward(1.0))
+                        model.backward(loss_layer.backward(1.0), need_dx=False)  # no dx for the data
                         if scorer is not None:
                             correct += scorer.correct(y, idx)
                     else:
