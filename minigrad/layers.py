@@ -147,7 +147,10 @@ def init_weight(
 
 
 class Affine(Layer):
-    """y = x·W + b for x (N, D) — or (N, ...) flattened to (N, D), or one sample (D,) — W (D, M), b (M,)."""
+    """y = x·W + b for x (N, D) — or (N, ...) flattened to (N, D), or one sample (D,) — W (D, M), b (M,).
+
+    It computes in W's dtype: other inputs are cast to it, and dx comes back in the input's dtype.
+    """
 
     def __init__(self, W: ArrayLike, b: ArrayLike) -> None:
         super().__init__()
@@ -183,12 +186,8 @@ class Affine(Layer):
     def forward(self, x: ArrayLike) -> np.ndarray:
         W, b = self.params["W"], self.params["b"]
         x = as_numeric(x, "Affine.forward", "x")
-        if x.dtype != W.dtype:
-            if x.dtype.kind == "f":
-                raise TypeError(
-                    f"Affine.forward: x has dtype {x.dtype} but W has {W.dtype}; cast x with "
-                    f"x.astype(np.{W.dtype}) or build the layer in {x.dtype}"
-                )
+        self.x_dtype = x.dtype
+        if x.dtype != W.dtype:  # the layer computes in its own dtype (float32 pixels into a float64 net)
             x = x.astype(W.dtype)
         features = math.prod(x.shape[1:]) if x.ndim > 1 else x.size
         if x.ndim == 0 or features != W.shape[0]:
@@ -209,7 +208,10 @@ class Affine(Layer):
         dout = self._dout(dout, out_shape).reshape(-1, W.shape[1])
         self.grads["W"] = x.T @ dout
         self.grads["b"] = dout.sum(axis=0)
-        return (dout @ W.T).reshape(self.x_shape) if need_dx else None
+        if not need_dx:
+            return None
+        dx = (dout @ W.T).reshape(self.x_shape)
+        return dx if self.x_dtype.kind != "f" or dx.dtype == self.x_dtype else dx.astype(self.x_dtype)
 
 
 class Sigmoid(Layer):

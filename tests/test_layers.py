@@ -192,18 +192,20 @@ def test_affine_rejects_mismatched_shapes_and_dtypes():
     layer = Affine(np.ones((4, 3)), np.zeros(3))
     with pytest.raises(ValueError, match=r"Affine.forward: x must have shape \(N, 4\) .* got \(2, 5\)"):
         layer.forward(np.ones((2, 5)))
-    with pytest.raises(TypeError, match=r"Affine.forward: x has dtype float32 but W has float64"):
-        layer.forward(np.ones((2, 4), dtype=np.float32))
     with pytest.raises(ValueError, match=r"Affine: b must have shape \(3,\) to match W \(4, 3\), got \(4,\)"):
         Affine(np.ones((4, 3)), np.zeros(4))
     with pytest.raises(ValueError, match=r"Affine: W must have shape \(D, M\), got \(4,\)"):
         Affine(np.ones(4), np.zeros(4))
 
 
-def test_affine_casts_integer_pixels_to_its_dtype():
+def test_affine_computes_in_its_own_dtype_and_returns_dx_in_the_inputs():
     layer = Affine(np.ones((2, 1), dtype=np.float32), np.zeros(1, dtype=np.float32))
     out = layer.forward(np.array([[1, 2]], dtype=np.uint8))
     assert out.dtype == np.float32 and out[0, 0] == 3.0
+    wide = Affine(np.ones((2, 1)), np.zeros(1))
+    assert wide.forward(np.array([[0.5, 0.25]], dtype=np.float32)).dtype == np.float64
+    dx = wide.backward(np.ones((1, 1)))
+    assert dx.dtype == np.float32 and wide.grads["W"].dtype == np.float64
 
 
 @pytest.mark.parametrize(("method", "scale"), [("he", np.sqrt(2 / 400)), ("xavier", np.sqrt(1 / 400)), (0.01, 0.01)])
