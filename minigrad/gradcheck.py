@@ -378,7 +378,9 @@ class _Check:
         self.name = type(layer).__name__
 
     def fail(self, check: str, tensors: Sequence[str], detail: str) -> None:
-        self.hygiene.append(Hygiene(check, tuple(tensors), detail))
+        found = Hygiene(check, tuple(tensors), detail)
+        if found not in self.hygiene:  # the same finding in several runs is reported once
+            self.hygiene.append(found)
 
     # -- analytic side -------------------------------------------------------------------------
 

@@ -291,3 +291,24 @@ def test_bad_arguments_are_rejected_with_typed_errors():
 def test_importing_minigrad_does_not_import_hypothesis():
     code = "import sys, minigrad, minigrad.gradcheck; assert 'hypothesis' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_graph_ending_in_a_loss_is_a_loss_and_its_float_targets_are_not_differentiated():
+    r = rng(18)
+    g = Graph(["x", "t"])
+    g.add("h", make_affine(r, 4, 3), "x")
+    g.add("L", SoftmaxWithLoss(), "h", "t")
+    result = gradcheck(g, well_conditioned(r, (5, 4)), np.eye(3)[r.integers(0, 3, 5)])
+    assert result and result.loss and [t.name for t in result.tensors] == ["x", "h.W", "h.b"]
+
+
+def test_a_forward_that_returns_its_input_is_flagged_as_aliasing():
+    class Identity(Square):
+        def forward(self, x):
+            return x
+
+        def backward(self, dout):
+            return np.array(dout)
+
+    result = gradcheck(Identity(), well_conditioned(rng(19), (2, 3)))
+    assert not result and [h.check for h in result.hygiene] == ["output aliases"] and result.failed == ["x"]

@@ -14,7 +14,7 @@ def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...], dtype=np.fl
     return (rng.uniform(0.2, 1.5, shape) * rng.choice([-1.0, 1.0], shape)).astype(dtype)
 
 
-def affine(rng: np.random.Generator, d: int = 4, m: int = 2, cls=Affine, dtype=np.float64) -> Affine:
+def make_affine(rng: np.random.Generator, d: int = 4, m: int = 2, cls=Affine, dtype=np.float64) -> Affine:
     return cls(away_from_zero(rng, (d, m), dtype), away_from_zero(rng, (m,), dtype))
 
 
@@ -193,12 +193,13 @@ class SigmoidFloat64Grad(Sigmoid):
         return super().backward(dout).astype(np.float64)
 
 
-def cases():
-    """name -> (make (layer, inputs) from rng, the tensors that must be named, the dtype)."""
+def cases(dtype=np.float64):
+    """name -> (make (layer, inputs) from rng, the tensors that must be named)."""
     N, D, M = 3, 4, 2
-    x = lambda rng, *s: away_from_zero(rng, s or (N, D))  # noqa: E731
+    x = lambda rng, *s: away_from_zero(rng, s or (N, D), dtype)  # noqa: E731
     labels = lambda rng: rng.integers(0, M, N)  # noqa: E731
-    onehot = lambda rng: np.eye(M)[labels(rng)]  # noqa: E731
+    onehot = lambda rng: np.eye(M, dtype=dtype)[labels(rng)]  # noqa: E731
+    affine = lambda rng, d, m, cls: make_affine(rng, d, m, cls, dtype)  # noqa: E731
     return {
         "missing /N in MSE": (lambda r: (MSEWithoutMean(), [x(r), x(r)]), {"y"}),
         "missing /N in softmax loss": (lambda r: (SoftmaxLossForgetsN(), [x(r, N, M), onehot(r)]), {"x"}),
@@ -219,11 +220,12 @@ def cases():
         "broadcast not summed": (lambda r: (AddForgetsSumTo(), [x(r), x(r, D)]), {"y"}),
         "backward modifies its input": (lambda r: (SigmoidScribblesInput(), [x(r) * 3]), {"x"}),
         "loss forward/backward factor": (lambda r: (LossForwardHalf(), [x(r), x(r)]), {"y"}),
-        "float64 gradient of float32": (lambda r: (SigmoidFloat64Grad(), [x(r).astype(np.float32)]), {"x"}),
+        "float64 gradient of float32": (lambda r: (SigmoidFloat64Grad(), [away_from_zero(r, (N, D), np.float32)]), {"x"}),
     }
 
 
 CASES = cases()
+CASES32 = cases(np.float32)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -242,6 +244,26 @@ def test_the_mutant_is_flagged_in_every_mode(name):
         layer, inputs = make(np.random.default_rng(11))
         result = gradcheck(layer, *inputs, mode=mode)
         assert not result and culprits <= set(result.failed), f"{name} in {mode} mode:\n{result}"
+
+
+@pytest.mark.parametrize("name", CASES32)
+def test_the_float32_mutant_is_flagged_too(name):
+    make, culprits = CASES32[name]
+    layer, inputs = make(np.random.default_rng(13))
+    result = gradcheck(layer, *inputs)
+    assert not result and culprits <= set(result.failed), f"{name} in float32:\n{result}"
+    assert any(np.asarray(a).dtype == np.float32 for a in inputs)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_the_correct_layer_on_the_same_inputs_passes(name):
+    """The control: the mutant's library base class, on the mutant's inputs, is not flagged."""
+    make, _ = CASES[name]
+    layer, inputs = make(np.random.default_rng(7))
+    base = next(c for c in type(layer).__mro__[1:] if c.__module__.startswith("minigrad"))
+    correct = base(layer.params["W"].copy(), layer.params["b"].copy()) if base is Affine else base()
+    result = gradcheck(correct, *inputs)
+    assert result, f"{base.__name__} on the inputs of {name}:\n{result}"
 
 
 def test_the_catalog_holds_at_least_fifteen_distinct_mistakes():
