@@ -290,7 +290,11 @@ def _check_data(where: str, x: Any, t: Any, name: str = "x, t") -> tuple[np.ndar
 
 
 class _Scorer:
-    """Counts correct predictions in a batch from the scores y the training forward pass produced."""
+    """Accuracy from the scores y that the training forward passes produce (no extra forward pass).
+
+    For softmax, each batch's predicted classes go into a preallocated array (one argmax per batch)
+    and are compared with the labels once per epoch; for sigmoid, correct outputs are counted per batch.
+    """
 
     def __init__(self, loss: Any, t: np.ndarray) -> None:
         self.kind = "softmax" if isinstance(loss, SoftmaxWithLoss) else "sigmoid" if isinstance(loss, SigmoidWithLoss) else None
@@ -298,11 +302,23 @@ class _Scorer:
         self.labels = t.argmax(axis=-1) if self.kind == "softmax" and t.dtype.kind == "f" and t.ndim > 1 else t
         # softmax: one decision per sample; sigmoid: one per output element (binary accuracy)
         self.total = len(t) if self.kind == "softmax" else t.size
+        self.pred = np.empty(len(t), dtype=np.intp) if self.kind == "softmax" else None
+        self.count = 0
 
-    def correct(self, y: np.ndarray, idx: Any) -> int:
-        if self.kind == "softmax":
-            return int(np.count_nonzero(y.argmax(axis=-1) == self.labels[idx]))
-        return int(np.count_nonzero((y > 0) == (self.labels[idx] > 0.5)))
+    def record(self, y: np.ndarray, start: int, idx: Any) -> None:
+        """Note batch y's predictions: the samples idx, at positions start.. of the epoch's order."""
+        if self.pred is not None:
+            np.argmax(y, axis=-1, out=self.pred[start : start + len(y)])
+        else:
+            self.count += int(np.count_nonzero((y > 0) == (self.labels[idx] > 0.5)))
+
+    def accuracy(self, order: np.ndarray | None) -> float:
+        """The fraction correct over the epoch (order: the permutation used, None for in order); resets."""
+        if self.pred is not None:
+            labels = self.labels if order is None else self.labels[order]
+            self.count = int(np.count_nonzero(self.pred == labels))
+        correct, self.count = self.count, 0
+        return correct / self.total
 
 
 class Trainer:
@@ -377,7 +393,7 @@ class Trainer:
                 for hook in hooks["on_epoch_begin"]:
                     hook(self, epoch)
                 order = self.rng.permutation(n) if shuffle else None
-                loss_sum, correct = 0.0, 0
+                loss_sum = 0.0
                 for b, start in enumerate(range(0, n, batch_size)):
                     idx = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
                     xb, tb = x[idx], t[idx]
@@ -388,7 +404,7 @@ class Trainer:
                             raise self._nonfinite(loss, epoch, b, xb, tb)
                         model.backward(loss_layer.backward(1.0), need_dx=False)  # no dx for the data
                         if scorer is not None:
-                            correct += scorer.correct(y, idx)
+                            scorer.record(y, start, idx)
                     else:
                         loss = model.loss(xb, tb)
                         if not math.isfinite(loss):
@@ -401,7 +417,7 @@ class Trainer:
                         hook(self, b, {"loss": loss, "size": size})
                 logs = {"loss": loss_sum / n}
                 if scorer is not None:
-                    logs["accuracy"] = correct / scorer.total
+                    logs["accuracy"] = scorer.accuracy(order)
                 if validation_data is not None:
                     logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data, batch_size=batch_size).items()})
                 self.history.append(epoch, logs)
@@ -427,16 +443,16 @@ class Trainer:
                 result["accuracy"] = float(model.accuracy(x, t))
             return result
         scorer = _Scorer(model.last_layer, t)
-        loss_sum, correct = 0.0, 0
+        loss_sum = 0.0
         for start in range(0, n, batch_size):
             idx = slice(start, start + batch_size)
             y = model.forward(x[idx])
             loss_sum += model.last_layer.forward(y, t[idx]) * len(y)
             if scorer.kind is not None:
-                correct += scorer.correct(y, idx)
+                scorer.record(y, start, idx)
         result = {"loss": loss_sum / n}
         if scorer.kind is not None:
-            result["accuracy"] = correct / scorer.total
+            result["accuracy"] = scorer.accuracy(None)
         return result
 
     def _nonfinite(self, loss: float, epoch: int, batch: int, xb: np.ndarray, tb: np.ndarray) -> TrainingError:

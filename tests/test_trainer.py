@@ -296,3 +296,15 @@ def test_two_layer_net_trains_with_the_default_sgd():
     net = TwoLayerNet(4, 16, 3, weight_init_std=0.1, rng=0)
     h = fit(net, x, t, optimizer=SGD(lr=0.1), epochs=10, batch_size=20, rng=0, verbose=0)
     assert h.history["accuracy"][-1] > 0.9
+
+
+def test_binary_targets_with_sigmoid_loss_report_binary_accuracy():
+    from minigrad.losses import SigmoidWithLoss
+
+    x, labels = blobs(n=200, classes=2)
+    t = labels.reshape(-1, 1).astype(float)
+    model = Sequential(Affine.from_sizes(4, 8, rng=0), ReLU(), Affine.from_sizes(8, 1, rng=1), loss=SigmoidWithLoss())
+    h = fit(model, x, t, optimizer=Adam(lr=0.05), epochs=2, batch_size=20, validation_data=(x, t), rng=0, verbose=0)
+    expected = float(np.mean((model.predict(x) > 0) == (t > 0.5)))
+    assert h.history["val_accuracy"][-1] == expected
+    assert h.history["accuracy"][-1] > 0.9
