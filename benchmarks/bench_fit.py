@@ -1,0 +1,74 @@
+"""The trainer's own cost: one epoch of `fit` on Fashion-MNIST against the same number of bare steps.
+
+Bare steps are `optimizer.update(params, net.gradient(x, t))` on consecutive slices of the data (no
+shuffling, no metrics); `fit` adds the seeded shuffle, batch copies, loss and accuracy bookkeeping.
+Epochs alternate between the two, and the table shows medians. Peak memory is the most that numpy
+and Python allocate during one fit epoch (tracemalloc), beside the dataset's own size.
+
+Run: python benchmarks/bench_fit.py [--repeats 5] [--dtype float32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+
+import numpy as np
+
+from minigrad import TwoLayerNet
+from minigrad.datasets import load_fashion_mnist
+from minigrad.optimizers import SGD
+from minigrad.trainer import fit
+
+BATCH = 100
+
+
+def bare_epoch(net: TwoLayerNet, optimizer: SGD, x: np.ndarray, t: np.ndarray) -> None:
+    params = net.params
+    for start in range(0, len(x), BATCH):
+        optimizer.update(params, net.gradient(x[start : start + BATCH], t[start : start + BATCH]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="epochs of each kind")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    args = parser.parse_args()
+    dtype = np.dtype(args.dtype)
+
+    (x, t), _ = load_fashion_mnist(normalize=True)
+    x = x.astype(dtype, copy=False)
+    dataset_bytes = x.nbytes + t.nbytes
+    net = TwoLayerNet(784, 50, 10, rng=0, dtype=dtype)
+    optimizer = SGD(lr=0.1)
+    rng = np.random.default_rng(0)
+
+    times: dict[str, list[float]] = {"fit": [], "bare": []}
+    for _ in range(args.repeats):
+        for kind in ("fit", "bare"):
+            start = time.perf_counter()
+            if kind == "fit":
+                fit(net, x, t, optimizer=optimizer, epochs=1, batch_size=BATCH, rng=rng, verbose=0)
+            else:
+                bare_epoch(net, optimizer, x, t)
+            times[kind].append(time.perf_counter() - start)
+
+    tracemalloc.start()
+    fit(net, x, t, optimizer=optimizer, epochs=1, batch_size=BATCH, rng=rng, verbose=0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    fit_s, bare_s = float(np.median(times["fit"])), float(np.median(times["bare"]))
+    steps = -(-len(x) // BATCH)
+    print(f"Fashion-MNIST train set: {len(x)} images, {dtype.name}, 784-50-10, batch {BATCH}, {steps} steps an epoch")
+    print(f"{'':<24} {'seconds/epoch':>13} {'ms/step':>8}")
+    print(f"{'bare steps':<24} {bare_s:>13.3f} {bare_s / steps * 1e3:>8.3f}")
+    print(f"{'fit (shuffle, metrics)':<24} {fit_s:>13.3f} {fit_s / steps * 1e3:>8.3f}")
+    print(f"trainer overhead: {100 * (fit_s / bare_s - 1):+.1f}% (target: at most +5%)")
+    print(f"peak memory allocated during a fit epoch: {peak / 2**20:.1f} MiB, "
+          f"{100 * peak / dataset_bytes:.1f}% of the dataset's {dataset_bytes / 2**20:.1f} MiB (target: at most 50%)")
+
+
+if __name__ == "__main__":
+    main()
