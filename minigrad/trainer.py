@@ -513,6 +513,11 @@ def fit(
     callbacks: Sequence[Any] = (),
     verbose: int = 1,
 ) -> History:
-    """Train model on (x, t) for `epochs` epochs of shuffled mini-batches; the optimizer defaults to SGD(lr=0.01)."""
+    """Train model on (x, t) for `epochs` epochs of mini-batches shuffled by rng (a seed or Generator); returns a History.
+
+    The optimizer defaults to SGD(lr=0.01). verbose: 0 silent, 1 a tqdm progress bar (one line per
+    epoch on stderr without tqdm), 2 one line per epoch on stderr. For training that continues
+    across calls or resumes from a checkpoint, use Trainer.
+    """
     trainer = Trainer(model, optimizer, rng=rng, callbacks=callbacks, verbose=verbose)
     return trainer.fit(x, t, epochs=epochs, batch_size=batch_size, validation_data=validation_data, shuffle=shuffle)
