@@ -646,9 +646,9 @@ class _Check:
         t.worst = index(tuple(int(i) for i in pos))
         t.analytic, t.numerical = float(g[pos]), float(num[pos])
 
-    def step(self, x: np.ndarray, base: np.ndarray, v: np.ndarray, g: np.ndarray) -> tuple[float, float, float]:
+    def step(self, x: np.ndarray, base: np.ndarray, v: np.ndarray, g: np.ndarray, h: float | None = None) -> tuple[float, float, float]:
         """f(x + h v), f(x - h v) and the analytic <g, Δ>/2h for the step Δ actually taken in x's dtype."""
-        h = self.eps
+        h = self.eps if h is None else h
         hv = h * v
         try:
             np.add(base, hv, out=x, casting="unsafe")
@@ -668,19 +668,23 @@ class _Check:
         """A few seeded directions v: (f(x + h v) - f(x - h v)) / 2h against <g, v>; fall back on failure.
 
         v is uniform in [-1, 1) per element, so each element moves by up to h as in the element-wise
-        check, and the same tolerances apply to the directional derivative (no inflation). A direction
-        whose one-sided slopes bracket the analytic value crossed a kink: it is replaced by a new draw.
+        check, and the same tolerances apply to the directional derivative (no inflation). In a net
+        many ReLU units move at once, so a step of h often crosses some unit's kink: a direction that
+        fails is measured again with h/10 (measured margin still 43×, see the module docstring), and
+        one whose one-sided slopes still bracket the analytic value is a kink, replaced by a new draw.
         """
-        h = self.eps
         base = x.copy()
         t = TensorCheck(name, kind, x.shape, "directional")
         anas, nums, sps, sms, vs = [], [], [], [], []
         while len(anas) - t.kinks < self.directions and len(anas) < 2 * self.directions:
             v = 2.0 * self.rng.random(x.shape) - 1.0
-            fp, fm, ana = self.step(x, base, v, g)
-            num = (fp - fm) / (2 * h)
+            for h in (self.eps, self.eps / 10):
+                fp, fm, ana = self.step(x, base, v, g, h)
+                num = (fp - fm) / (2 * h)
+                allowed = self.atol + self.rtol * abs(num)
+                if abs(ana - num) <= allowed:
+                    break
             sp, sm = (fp - self.f0) / h, (self.f0 - fm) / h
-            allowed = self.atol + self.rtol * abs(num)
             if not abs(ana - num) <= allowed and min(sp, sm) - allowed <= ana <= max(sp, sm) + allowed:
                 t.kinks += 1
             anas.append(ana)
