@@ -17,7 +17,7 @@ from numpy.typing import DTypeLike
 
 from .gradcheck import GradcheckError, gradcheck
 
-__all__ = ["sizes", "shapes", "arrays", "labels", "one_hot", "check_layer", "kinks_of"]
+__all__ = ["sizes", "shapes", "arrays", "well_conditioned", "labels", "one_hot", "check_layer", "kinks_of"]
 
 Dim = Union[int, str]
 InputSpec = Union[Sequence[Dim], Callable[..., Any]]
