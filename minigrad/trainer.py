@@ -385,6 +385,9 @@ class Trainer:
             scorer = None
         params = model.params
         on_batch_end = hooks["on_batch_end"]
+        if shuffle:  # batch buffers; a layer may keep its input only until its backward (the protocol)
+            x_buf = np.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype)
+            t_buf = np.empty((min(batch_size, n), *t.shape[1:]), dtype=t.dtype)
         for hook in hooks["on_train_begin"]:
             hook(self)
         try:
@@ -395,8 +398,13 @@ class Trainer:
                 order = self.rng.permutation(n) if shuffle else None
                 loss_sum = 0.0
                 for b, start in enumerate(range(0, n, batch_size)):
-                    idx = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-                    xb, tb = x[idx], t[idx]
+                    if order is None:
+                        idx: Any = slice(start, start + batch_size)
+                        xb, tb = x[idx], t[idx]  # views
+                    else:  # gathered into the same two buffers each batch: no allocation, cache-warm
+                        idx = order[start : start + batch_size]
+                        xb = np.take(x, idx, axis=0, out=x_buf[: len(idx)], mode="clip")
+                        tb = np.take(t, idx, axis=0, out=t_buf[: len(idx)], mode="clip")
                     if fast:
                         y = model.forward(xb)
                         loss = loss_layer.forward(y, tb)
