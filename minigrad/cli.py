@@ -283,12 +283,14 @@ def _load_target(target: str) -> Any:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     else:
-        if "" not in sys.path and os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())  # like `python -m`: modules in the current directory are found
+        saved = list(sys.path)
+        sys.path.insert(0, os.getcwd())  # like `python -m`: modules in the current directory are found
         try:
             module = importlib.import_module(source)
         except ModuleNotFoundError as e:
             raise UsageError(f"cannot import module {source!r}: {e}") from None
+        finally:
+            sys.path[:] = saved
     try:
         return getattr(module, attr)
     except AttributeError:
@@ -324,6 +326,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         result = gradcheck(layer, *inputs, seed=args.seed, **options)
     except Exception as e:  # the layer itself failed on these inputs: a failed check, not a usage error
         print(f"FAIL: {type(layer).__name__} raised {type(e).__name__}: {e}")
+        print("(check that --shapes gives one shape per input of forward, in order)")
         return 1
     print(result)
     print("PASS" if result else "FAIL")
@@ -397,8 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the minigrad command; returns the exit status."""
     parser = build_parser()
+    command = "minigrad"
     try:
         args = parser.parse_args(argv)
+        command = f"minigrad {args.command}"
         try:
             return args.func(args)
         except UsageError as e:
@@ -407,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"minigrad {args.command}: {e}", file=sys.stderr)
             return 1
     except KeyboardInterrupt:
-        print("\nminigrad: interrupted", file=sys.stderr)
+        print(f"\n{command}: interrupted", file=sys.stderr)
         return 130
     return 0
 

@@ -1,0 +1,257 @@
+"""The minigrad command through its real entry points: `python -m minigrad` and the installed `minigrad` script."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minigrad.cli import main
+from minigrad.datasets import load_digits
+from minigrad.serialization import load_model
+
+SCRIPT = Path(sys.executable).parent / "minigrad"
+
+
+def env_without_data(tmp_path: Path) -> dict[str, str]:
+    """The environment with no $MINIGRAD_DATA and a cache in tmp_path, so no test sees the user's data."""
+    env = {k: v for k, v in os.environ.items() if k != "MINIGRAD_DATA"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    return env
+
+
+def run(tmp_path: Path, *args: str, script: bool = False, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python -m minigrad args` (or the installed script) in tmp_path."""
+    cmd = [str(SCRIPT)] if script else [sys.executable, "-m", "minigrad"]
+    return subprocess.run(
+        [*cmd, *args], cwd=tmp_path, env=env_without_data(tmp_path), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """minigrad.cli.main(args) in-process, in tmp_path (for the many small cases; each subcommand also runs for real)."""
+    monkeypatch.chdir(tmp_path)
+    for k, v in env_without_data(tmp_path).items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("MINIGRAD_DATA", raising=False)
+    try:
+        return main(list(args))
+    except SystemExit as e:
+        return int(e.code or 0)
+
+
+def test_the_console_script_is_installed_next_to_python():
+    assert SCRIPT.is_file() and os.access(SCRIPT, os.X_OK)
+
+
+# ---------------------------------------------------------------------------------------------- usage
+
+
+def test_help_is_available_and_exits_0(tmp_path):
+    r = run(tmp_path, "--help", script=True)
+    assert r.returncode == 0
+    assert r.stdout.startswith("usage: minigrad") and all(c in r.stdout for c in ("demo", "train", "gradcheck"))
+
+
+@pytest.mark.parametrize("command", ["demo", "train", "gradcheck"])
+def test_every_subcommand_has_help(tmp_path, monkeypatch, capsys, command):
+    assert call(tmp_path, monkeypatch, command, "--help") == 0
+    assert capsys.readouterr().out.startswith(f"usage: minigrad {command}")
+
+
+def test_version_names_the_package(tmp_path):
+    r = run(tmp_path, "--version", script=True)
+    assert r.returncode == 0 and r.stdout.startswith("minigrad ")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["fly"], "invalid choice: 'fly'"),
+        (["train", "--epochs", "0"], "argument --epochs: expected a positive integer, got 0"),
+        (["train", "--lr", "-1"], "argument --lr: expected a positive number, got -1"),
+        (["train", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
+        (["train", "--data-dir", "somewhere"], "--data-dir applies to mnist and fashion-mnist"),
+        (["gradcheck", "x.py:Layer"], "the following arguments are required: --shapes"),
+        (["gradcheck", "missing.py:Layer", "--shapes", "2"], "no such file: missing.py"),
+        (["gradcheck", "NoColon", "--shapes", "2"], "expected path/to/file.py:ClassName or module:ClassName"),
+        (["gradcheck", "minigrad.layers:Nope", "--shapes", "2"], "minigrad.layers has no attribute 'Nope'"),
+        (["gradcheck", "no_such_module:Layer", "--shapes", "2"], "cannot import module 'no_such_module'"),
+        (["gradcheck", "minigrad.layers:ReLU", "--shapes", "2,a"], "expected a shape like 4,3"),
+        (["gradcheck", "minigrad.layers:ReLU", "--shapes", "4:float:3"], "expected SHAPE or SHAPE:int:K"),
+        (["gradcheck", "minigrad.layers:Affine", "--shapes", "2,3"], "could not call minigrad.layers:Affine() with no arguments"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_message(tmp_path, monkeypatch, capsys, args, message):
+    assert call(tmp_path, monkeypatch, *args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_usage_error_exits_2_from_the_real_entry_point(tmp_path):
+    r = run(tmp_path, "train", "--batch-size", "none")
+    assert r.returncode == 2
+    assert "argument --batch-size: expected a positive integer, got 'none'" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------------------------------------- demo
+
+
+def test_demo_prints_the_chapters_price_and_gradients(tmp_path):
+    r = run(tmp_path, "demo", script=True)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "price = (apple * apple_num + orange * orange_num) * tax = 715.0000000000001" in r.stdout
+    for expected in ("dapple: 2.2", "dapple_num: 110.00000000000001", "dorange: 3.3000000000000003",
+                     "dorange_num: 165.0", "dtax: 650"):
+        assert f"  {expected}" in lines
+
+
+def test_demo_dot_prints_graphviz_with_values_and_gradients(tmp_path):
+    r = run(tmp_path, "demo", "--dot")
+    assert r.returncode == 0, r.stderr
+    dot = r.stdout[r.stdout.index("digraph minigrad {"):]
+    assert dot.rstrip().endswith("}")
+    assert '"all_price" -> "price" [label=<650<BR/><FONT COLOR="red">1.1</FONT>>];' in dot
+
+
+# ---------------------------------------------------------------------------------------------- train
+
+
+def test_train_with_no_arguments_trains_on_the_shipped_digits_and_saves_model_history_and_plot(tmp_path):
+    r = run(tmp_path, "train", script=True)
+    assert r.returncode == 0, r.stderr
+    epoch_lines = [line for line in r.stdout.splitlines() if line.startswith("epoch ")]
+    assert len(epoch_lines) == 30 and epoch_lines[-1].startswith("epoch 30/30")
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("digits-")
+    weights, history, plot = runs[0] / "model.npz", runs[0] / "history.csv", runs[0] / "learning_curve.png"
+    for path in (weights, history, plot):
+        assert str(path.relative_to(tmp_path)) in r.stdout  # it says where
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with open(history) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["epoch"]) for row in rows] == list(range(1, 31))
+    final = float(rows[-1]["test_accuracy"])
+    assert final > 0.9
+    assert f"final test accuracy {final:.4f}" in r.stdout
+    model = load_model(weights)  # the saved weights reproduce the reported accuracy
+    _, (x_test, t_test) = load_digits()
+    assert model.accuracy(x_test.astype(np.float64), t_test) == pytest.approx(final)
+
+
+def test_train_options_shape_the_net_and_float32_stays_float32(tmp_path, monkeypatch, capsys):
+    status = call(tmp_path, monkeypatch, "train", "--hidden", "20", "10", "--activation", "tanh", "--optimizer", "adam",
+                  "--lr", "0.01", "--batch-size", "50", "--epochs", "2", "--dtype", "float32", "--seed", "3", "--out", "my-run")
+    assert status == 0
+    assert "net 64-20-10-10 (tanh), adam lr=0.01, batch size 50, 2 epochs, float32, seed 3" in capsys.readouterr().out
+    model = load_model(tmp_path / "my-run" / "model.npz")
+    assert [p.shape for p in model.params.values()] == [(64, 20), (20,), (20, 10), (10,), (10, 10), (10,)]
+    assert all(p.dtype == np.float32 for p in model.params.values())
+
+
+def test_train_is_reproducible_from_its_seed(tmp_path, monkeypatch):
+    assert call(tmp_path, monkeypatch, "train", "--epochs", "2", "--out", "a") == 0
+    assert call(tmp_path, monkeypatch, "train", "--epochs", "2", "--out", "b") == 0
+    assert (tmp_path / "a" / "history.csv").read_text() == (tmp_path / "b" / "history.csv").read_text()
+
+
+def test_train_on_mnist_without_files_exits_1_saying_where_to_put_them(tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = run(tmp_path, "train", "--dataset", "mnist", "--data-dir", "empty", "--no-download")
+    assert r.returncode == 1
+    assert "mnist not found" in r.stderr
+    assert "Put the four files" in r.stderr and "--data-dir DIR" in r.stderr and "$MINIGRAD_DATA" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_ctrl_c_stops_training_with_exit_130_and_a_short_message(tmp_path):
+    p = subprocess.Popen(
+        [sys.executable, "-m", "minigrad", "train", "--epochs", "100000", "--out", "o"],
+        cwd=tmp_path, env=env_without_data(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = ""
+        while not line.startswith("epoch"):
+            line = p.stdout.readline()  # type: ignore[union-attr]
+            assert line, "minigrad train ended before its first epoch"
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130
+    assert err.strip() == "minigrad train: interrupted"
+
+
+# ---------------------------------------------------------------------------------------------- gradcheck
+
+LAYERS = textwrap.dedent(
+    '''
+    from minigrad import Layer
+
+
+    class Square(Layer):
+        """y = x^2, dx = 2x dout."""
+
+        def forward(self, x):
+            self.x = x
+            return x * x
+
+        def backward(self, dout):
+            return 2 * self.x * dout
+
+
+    class ForgotTheTwo(Square):
+        """The classic bug: dx = x dout."""
+
+        def backward(self, dout):
+            return self.x * dout
+    '''
+)
+
+
+@pytest.fixture
+def layer_file(tmp_path: Path) -> Path:
+    path = tmp_path / "my_layers.py"
+    path.write_text(LAYERS)
+    return path
+
+
+def test_gradcheck_passes_a_correct_layer_from_a_file_with_exit_0(tmp_path, layer_file):
+    r = run(tmp_path, "gradcheck", "my_layers.py:Square", "--shapes", "3,4", script=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "tensor" in r.stdout and "analytic" in r.stdout and "numerical" in r.stdout  # the report table
+    assert r.stdout.rstrip().endswith("PASS")
+
+
+def test_gradcheck_fails_a_wrong_backward_with_exit_1_and_the_report(tmp_path, layer_file):
+    r = run(tmp_path, "gradcheck", str(layer_file) + ":ForgotTheTwo", "--shapes", "3,4")
+    assert r.returncode == 1
+    assert "FAIL" in r.stdout.splitlines()[-1]
+    assert "x " in r.stdout  # the failing tensor's row
+
+
+def test_gradcheck_imports_module_colon_class_from_the_current_directory(tmp_path, layer_file):
+    r = run(tmp_path, "gradcheck", "my_layers:Square", "--shapes", "5")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_gradcheck_checks_a_loss_with_integer_labels(tmp_path, monkeypatch, capsys):
+    assert call(tmp_path, monkeypatch, "gradcheck", "minigrad.losses:SoftmaxWithLoss", "--shapes", "4,3", "4:int:3") == 0
+    assert "on inputs float64[4, 3], int64[4]" in capsys.readouterr().out
+
+
+def test_gradcheck_with_the_wrong_number_of_inputs_fails_saying_so(tmp_path, monkeypatch, capsys, layer_file):
+    assert call(tmp_path, monkeypatch, "gradcheck", "my_layers.py:Square", "--shapes", "3", "3") == 1
+    out = capsys.readouterr().out
+    assert "FAIL: Square raised TypeError" in out and "one shape per input" in out
