@@ -377,17 +377,14 @@ class Trainer:
         hooks = {h: [getattr(cb, h) for cb in callbacks if _overrides(cb, h) and getattr(cb, h) is not None]
                  for h in ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")}
         self.stop_training = False
-        model, optimizer = self.model, self.optimizer
-        fast = isinstance(model, Sequential)
-        loss_layer = model.last_layer if fast else None
+        loss_layer = self.model.last_layer if isinstance(self.model, Sequential) else None
         scorer = _Scorer(loss_layer, t) if loss_layer is not None else None
         if scorer is not None and scorer.kind is None:
             scorer = None
-        params = model.params
-        on_batch_end = hooks["on_batch_end"]
+        buffers = None
         if shuffle:  # batch buffers; a layer may keep its input only until its backward (the protocol)
-            x_buf = np.empty((min(batch_size, n), *x.shape[1:]), dtype=x.dtype)
-            t_buf = np.empty((min(batch_size, n), *t.shape[1:]), dtype=t.dtype)
+            m = min(batch_size, n)
+            buffers = np.empty((m, *x.shape[1:]), dtype=x.dtype), np.empty((m, *t.shape[1:]), dtype=t.dtype)
         for hook in hooks["on_train_begin"]:
             hook(self)
         try:
@@ -395,37 +392,7 @@ class Trainer:
                 epoch = self.epoch
                 for hook in hooks["on_epoch_begin"]:
                     hook(self, epoch)
-                order = self.rng.permutation(n) if shuffle else None
-                loss_sum = 0.0
-                for b, start in enumerate(range(0, n, batch_size)):
-                    if order is None:
-                        idx: Any = slice(start, start + batch_size)
-                        xb, tb = x[idx], t[idx]  # views
-                    else:  # gathered into the same two buffers each batch: no allocation, cache-warm
-                        idx = order[start : start + batch_size]
-                        xb = np.take(x, idx, axis=0, out=x_buf[: len(idx)], mode="clip")
-                        tb = np.take(t, idx, axis=0, out=t_buf[: len(idx)], mode="clip")
-                    if fast:
-                        y = model.forward(xb)
-                        loss = loss_layer.forward(y, tb)
-                        if not math.isfinite(loss):
-                            raise self._nonfinite(loss, epoch, b, xb, tb)
-                        model.backward(loss_layer.backward(1.0), need_dx=False)  # no dx for the data
-                        if scorer is not None:
-                            scorer.record(y, start, idx)
-                    else:
-                        loss = model.loss(xb, tb)
-                        if not math.isfinite(loss):
-                            raise self._nonfinite(loss, epoch, b, xb, tb)
-                        model.backward()
-                    optimizer.update(params, model.grads)
-                    size = len(xb)
-                    loss_sum += loss * size
-                    for hook in on_batch_end:
-                        hook(self, b, {"loss": loss, "size": size})
-                logs = {"loss": loss_sum / n}
-                if scorer is not None:
-                    logs["accuracy"] = scorer.accuracy(order)
+                logs = self._train_epoch(x, t, batch_size, buffers, scorer, hooks["on_batch_end"])
                 if validation_data is not None:
                     logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data, batch_size=batch_size).items()})
                 self.history.append(epoch, logs)
@@ -438,6 +405,53 @@ class Trainer:
             for hook in hooks["on_train_end"]:
                 hook(self)
         return self.history
+
+    def _train_epoch(
+        self,
+        x: np.ndarray,
+        t: np.ndarray,
+        batch_size: int,
+        buffers: tuple[np.ndarray, np.ndarray] | None,
+        scorer: _Scorer | None,
+        on_batch_end: list[Callable[..., Any]],
+    ) -> dict[str, float]:
+        """One pass over (x, t) — shuffled into `buffers` when given — stepping the optimizer per batch; the epoch's logs."""
+        model, optimizer, n = self.model, self.optimizer, len(x)
+        params = model.params
+        fast = isinstance(model, Sequential)
+        loss_layer = model.last_layer if fast else None
+        order = self.rng.permutation(n) if buffers is not None else None
+        loss_sum = 0.0
+        for b, start in enumerate(range(0, n, batch_size)):
+            if order is None:
+                idx: Any = slice(start, start + batch_size)
+                xb, tb = x[idx], t[idx]  # views
+            else:  # gathered into the same two buffers each batch: no allocation, cache-warm
+                idx = order[start : start + batch_size]
+                xb = np.take(x, idx, axis=0, out=buffers[0][: len(idx)], mode="clip")  # type: ignore[index]
+                tb = np.take(t, idx, axis=0, out=buffers[1][: len(idx)], mode="clip")  # type: ignore[index]
+            if fast:
+                y = model.forward(xb)
+                loss = loss_layer.forward(y, tb)
+                if not math.isfinite(loss):
+                    raise self._nonfinite(loss, b, xb)
+                model.backward(loss_layer.backward(1.0), need_dx=False)  # no dx for the data
+                if scorer is not None:
+                    scorer.record(y, start, idx)
+            else:
+                loss = model.loss(xb, tb)
+                if not math.isfinite(loss):
+                    raise self._nonfinite(loss, b, xb)
+                model.backward()
+            optimizer.update(params, model.grads)
+            size = len(xb)
+            loss_sum += loss * size
+            for hook in on_batch_end:
+                hook(self, b, {"loss": loss, "size": size})
+        logs = {"loss": loss_sum / n}
+        if scorer is not None:
+            logs["accuracy"] = scorer.accuracy(order)
+        return logs
 
     def evaluate(self, x: np.ndarray, t: np.ndarray, *, batch_size: int = 1000) -> dict[str, float]:
         """{"loss": mean loss, "accuracy": fraction correct (when the loss defines it)} over (x, t), in batches."""
@@ -463,9 +477,9 @@ class Trainer:
             result["accuracy"] = scorer.accuracy(None)
         return result
 
-    def _nonfinite(self, loss: float, epoch: int, batch: int, xb: np.ndarray, tb: np.ndarray) -> TrainingError:
-        """The error for a nan/inf loss, naming the first layer whose output is not finite on this batch."""
-        model = self.model
+    def _nonfinite(self, loss: float, batch: int, xb: np.ndarray) -> TrainingError:
+        """The error for a nan/inf loss in this epoch's batch xb, naming the first layer whose output is not finite."""
+        model, epoch = self.model, self.epoch
         bad_params = [k for k, p in model.params.items() if not np.all(np.isfinite(p))]
         if xb.dtype.kind == "f" and not np.all(np.isfinite(xb)):
             layer = "the input batch x"
