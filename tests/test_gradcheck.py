@@ -312,3 +312,12 @@ def test_a_forward_that_returns_its_input_is_flagged_as_aliasing():
 
     result = gradcheck(Identity(), well_conditioned(rng(19), (2, 3)))
     assert not result and [h.check for h in result.hygiene] == ["output aliases"] and result.failed == ["x"]
+
+
+def test_gradcheck_is_reachable_from_the_package_and_from_its_module():
+    import minigrad
+    from minigrad.gradcheck import GradcheckResult as FromModule
+    from minigrad.gradcheck import gradcheck as from_module
+
+    assert minigrad.gradcheck is from_module and minigrad.GradcheckResult is FromModule
+    assert {"gradcheck", "GradcheckResult", "GradcheckError"} <= set(minigrad.__all__)
