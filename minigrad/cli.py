@@ -155,6 +155,7 @@ def _plot(path: Path, rows: list[dict[str, float]], title: str) -> bool:
     """Save the learning curve (loss; train and test accuracy per epoch) as a PNG; False without matplotlib."""
     try:
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return False
     epochs = [r["epoch"] for r in rows]
@@ -170,6 +171,7 @@ def _plot(path: Path, rows: list[dict[str, float]], title: str) -> bool:
     ax_acc.legend(loc="lower right")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     _atomic_path(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
     return True
