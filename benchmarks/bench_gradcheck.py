@@ -16,13 +16,13 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+import argparse
+import statistics
+import time
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from minigrad import (  # noqa: E402
+from minigrad import (
     Affine,
     MeanSquaredError,
     MulLayer,
@@ -34,7 +34,7 @@ from minigrad import (  # noqa: E402
     TwoLayerNet,
     gradcheck,
 )
-from minigrad.testing import well_conditioned  # noqa: E402
+from minigrad.testing import well_conditioned
 
 
 def median_time(fn, repeat: int) -> float:
@@ -86,8 +86,8 @@ def sweep_cases(dtype):
     for seed in range(4):
         r = np.random.default_rng(seed)
         n, d, m = 1 + seed, 2 + seed, 3
-        w = lambda *s: well_conditioned(r, s, dtype, 0.1, 1.0)  # noqa: E731
-        x = lambda *s: well_conditioned(r, s, dtype)  # noqa: E731
+        w = lambda *s: well_conditioned(r, s, dtype, 0.1, 1.0)
+        x = lambda *s: well_conditioned(r, s, dtype)
         yield "MulLayer", MulLayer(), [x(n, d), x(n, d)]
         yield "Affine", Affine(w(d, m), w(m)), [x(n, d)]
         yield "Sigmoid", Sigmoid(), [x(n, d)]

@@ -10,9 +10,9 @@ import pytest
 
 from minigrad import (
     Affine,
-    Graph,
     GradcheckError,
     GradcheckResult,
+    Graph,
     MulLayer,
     ReLU,
     Sequential,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from minigrad import (
-    Affine,
     AddLayer,
+    Affine,
     Graph,
     MeanSquaredError,
     MulLayer,

@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from minigrad import Affine, AddLayer, MeanSquaredError, MulLayer, ReLU, Sigmoid, SoftmaxWithLoss, Tanh, gradcheck
-from minigrad.functions import sum_to
+from minigrad import (
+    AddLayer,
+    Affine,
+    MeanSquaredError,
+    MulLayer,
+    ReLU,
+    Sigmoid,
+    SoftmaxWithLoss,
+    Tanh,
+    gradcheck,
+)
 
 
 def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
@@ -196,10 +205,10 @@ class SigmoidFloat64Grad(Sigmoid):
 def cases(dtype=np.float64):
     """name -> (make (layer, inputs) from rng, the tensors that must be named)."""
     N, D, M = 3, 4, 2
-    x = lambda rng, *s: away_from_zero(rng, s or (N, D), dtype)  # noqa: E731
-    labels = lambda rng: rng.integers(0, M, N)  # noqa: E731
-    onehot = lambda rng: np.eye(M, dtype=dtype)[labels(rng)]  # noqa: E731
-    affine = lambda rng, d, m, cls: make_affine(rng, d, m, cls, dtype)  # noqa: E731
+    x = lambda rng, *s: away_from_zero(rng, s or (N, D), dtype)
+    labels = lambda rng: rng.integers(0, M, N)
+    onehot = lambda rng: np.eye(M, dtype=dtype)[labels(rng)]
+    affine = lambda rng, d, m, cls: make_affine(rng, d, m, cls, dtype)
     return {
         "missing /N in MSE": (lambda r: (MSEWithoutMean(), [x(r), x(r)]), {"y"}),
         "missing /N in softmax loss": (lambda r: (SoftmaxLossForgetsN(), [x(r, N, M), onehot(r)]), {"x"}),

@@ -7,7 +7,16 @@ import pytest
 from hypothesis import find, given, settings
 
 from minigrad import Affine, GradcheckError, ReLU, Tanh
-from minigrad.testing import arrays, check_layer, kinks_of, labels, one_hot, shapes, sizes, well_conditioned
+from minigrad.testing import (
+    arrays,
+    check_layer,
+    kinks_of,
+    labels,
+    one_hot,
+    shapes,
+    sizes,
+    well_conditioned,
+)
 
 
 def test_shapes_include_batch_one_and_odd_sizes():
