@@ -321,3 +321,14 @@ def test_gradcheck_is_reachable_from_the_package_and_from_its_module():
 
     assert minigrad.gradcheck is from_module and minigrad.GradcheckResult is FromModule
     assert {"gradcheck", "GradcheckResult", "GradcheckError"} <= set(minigrad.__all__)
+
+
+def test_a_float32_layer_that_refuses_float64_is_checked_in_float32_and_says_so():
+    class Float32Only(Tanh):
+        def forward(self, x):
+            if np.asarray(x).dtype != np.float32:
+                raise TypeError("Float32Only: float32 inputs only")
+            return super().forward(x)
+
+    result = gradcheck(Float32Only(), well_conditioned(rng(20), (3, 4), np.float32))
+    assert result and result.eps == 1e-2 and "no float64 copy" in result.note
