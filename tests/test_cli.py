@@ -216,6 +216,13 @@ LAYERS = textwrap.dedent(
 
         def backward(self, dout):
             return self.x * dout
+
+
+    def make_square():
+        return Square()
+
+
+    square = Square()
     '''
 )
 
@@ -255,3 +262,9 @@ def test_gradcheck_with_the_wrong_number_of_inputs_fails_saying_so(tmp_path, mon
     assert call(tmp_path, monkeypatch, "gradcheck", "my_layers.py:Square", "--shapes", "3", "3") == 1
     out = capsys.readouterr().out
     assert "FAIL: Square raised TypeError" in out and "one shape per input" in out
+
+
+@pytest.mark.parametrize("name", ["make_square", "square"])
+def test_gradcheck_accepts_a_factory_function_or_a_layer_instance(tmp_path, monkeypatch, capsys, layer_file, name):
+    assert call(tmp_path, monkeypatch, "gradcheck", f"my_layers.py:{name}", "--shapes", "2,3") == 0
+    assert "(Square)" in capsys.readouterr().out
