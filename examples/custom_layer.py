@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad import GradcheckError, gradcheck
+from minigrad import GradcheckError
+from minigrad.gradcheck import gradcheck
 from minigrad.functions import sigmoid
 
 

@@ -1,6 +1,10 @@
-"""minigrad: a small, exact computational-graph autodiff framework on numpy."""
+"""minigrad: a small, exact computational-graph autodiff framework on numpy.
 
-from .gradcheck import GradcheckError, GradcheckResult, gradcheck
+The gradient checker is ``minigrad.gradcheck.gradcheck`` (the module keeps its name, so
+``from minigrad.gradcheck import gradcheck``).
+"""
+
+from .gradcheck import GradcheckError, GradcheckResult
 from .layers import Affine, AddLayer, Layer, MulLayer, ReLU, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .models import MultiLayerNet, TwoLayerNet
@@ -27,7 +31,6 @@ __all__ = [
     "Graph",
     "TwoLayerNet",
     "MultiLayerNet",
-    "gradcheck",
     "GradcheckResult",
     "GradcheckError",
     "SGD",

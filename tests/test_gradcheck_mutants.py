@@ -14,8 +14,8 @@ from minigrad import (
     Sigmoid,
     SoftmaxWithLoss,
     Tanh,
-    gradcheck,
 )
+from minigrad.gradcheck import gradcheck
 
 
 def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
