@@ -6,15 +6,21 @@ Under CI (CI=true) missing data is a failure; on a developer's machine without t
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from minigrad import TwoLayerNet
+from minigrad import datasets
 from minigrad.datasets import DataNotFoundError, load_fashion_mnist
 from minigrad.optimizers import get_optimizer
 from minigrad.trainer import fit
@@ -59,3 +65,25 @@ def test_minigrad_train_runs_on_fashion_mnist_from_the_shell(fashion, tmp_path):
     accuracy = float(r.stdout.split("final test accuracy ")[1].split()[0])
     assert accuracy > 0.80
     assert (tmp_path / "run" / "model.npz").is_file()
+
+
+def test_downloading_the_real_files_from_a_local_mirror_matches_the_published_digests(fashion, tmp_path, monkeypatch):
+    source = next(Path(d) for d in datasets.FASHION_MNIST.system_dirs if Path(d, "t10k-labels-idx1-ubyte.gz").is_file())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(source))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    monkeypatch.delenv(datasets.DATA_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    spec = dataclasses.replace(
+        datasets.FASHION_MNIST, system_dirs=(), mirrors=(f"http://127.0.0.1:{httpd.server_address[1]}/",)
+    )
+    try:
+        (x, t), (x_test, t_test) = datasets.load_idx_dataset(spec, normalize=False)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    (x_ref, t_ref), (x_test_ref, t_test_ref) = fashion
+    np.testing.assert_array_equal(t, t_ref)
+    np.testing.assert_array_equal(x_test.astype(np.float32) / np.float32(255), x_test_ref)
+    assert (tmp_path / "minigrad" / "fashion-mnist.npz").is_file()
