@@ -93,6 +93,7 @@ def price_graph() -> Any:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Forward and backward through the chapter's price graph, printed."""
     g = price_graph()
     inputs = {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1}
     price = g.forward(**inputs)
@@ -194,6 +195,7 @@ def _output_dir(out: str | None, dataset: str) -> Path:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train a MultiLayerNet on a dataset; print each epoch; save weights, history and plot."""
     from .models import MultiLayerNet
     from .optimizers import get_optimizer
     from .serialization import save_model
@@ -283,7 +285,12 @@ def _load_target(target: str) -> Any:
             raise UsageError(f"cannot import {source} as a Python file")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        saved = list(sys.path)
+        sys.path.insert(0, str(path.resolve().parent))  # like `python file.py`: its neighbours import
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path[:] = saved
     else:
         saved = list(sys.path)
         sys.path.insert(0, os.getcwd())  # like `python -m`: modules in the current directory are found
@@ -300,6 +307,7 @@ def _load_target(target: str) -> Any:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
+    """Gradient-check a user's layer on seeded random inputs; exit 0 on pass, 1 on fail."""
     from .gradcheck import gradcheck
 
     obj = _load_target(args.target)
