@@ -11,7 +11,7 @@ __all__ = [
     "tanh",
     "softmax",
     "log_softmax",
-    "softmax_and_log_softmax",
+    "softmax_with_cross_entropy",
     "cross_entropy_error",
     "softmax_cross_entropy",
     "nll_loss",
@@ -86,14 +86,6 @@ def log_softmax(x: ArrayLike) -> np.ndarray:
     return shifted
 
 
-def softmax_and_log_softmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(softmax(x), log_softmax(x)) from one exp pass, for a float array x."""
-    shifted, e, total = _shifted_exp(x)
-    e /= total
-    shifted -= np.log(total)
-    return e, shifted
-
-
 def check_targets(y: np.ndarray, t: ArrayLike, where: str) -> np.ndarray:
     """Validate targets t for scores or probabilities y of shape (C,) or (N, C).
 
@@ -145,10 +137,26 @@ def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
 
 
 def softmax_cross_entropy(x: ArrayLike, t: ArrayLike) -> float:
-    """cross_entropy_error(softmax(x), t) computed from the logits x via log_softmax (no log 0)."""
+    """cross_entropy_error(softmax(x), t) computed from the logits x, without a log of 0."""
     x = _float(x, "softmax_cross_entropy", "x")
-    t = check_targets(x, t, "softmax_cross_entropy")
-    return nll_loss(log_softmax(x), t)
+    return softmax_with_cross_entropy(x, check_targets(x, t, "softmax_cross_entropy"))[1]
+
+
+def softmax_with_cross_entropy(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float]:
+    """(softmax(x), its cross entropy against t) from one exp pass, for float logits and checked t.
+
+    With log softmax = s - log Σe (s = x - max), the loss is Σ_n [log Σe_n · Σ_k t_nk - Σ_k t_nk s_nk] / N,
+    which for labels is Σ_n [log Σe_n - s_n,t_n] / N: exact for logits of any size.
+    """
+    shifted, e, total = _shifted_exp(x)
+    log_total = np.log(total)
+    if t.shape == x.shape:
+        loss = (log_total * t.sum(axis=-1, keepdims=True)).sum() - (t * shifted).sum()
+    else:
+        rows = shifted.reshape(-1, x.shape[-1])
+        loss = log_total.sum() - rows[np.arange(rows.shape[0]), t.reshape(-1)].sum()
+    e /= total
+    return e, float(loss) / batch_size(x)
 
 
 def mean_squared_error(y: ArrayLike, t: ArrayLike) -> float:

@@ -258,7 +258,7 @@ class ReLU(Layer):
     def forward(self, x: ArrayLike) -> np.ndarray:
         x = as_numeric(x, "ReLU.forward", "x")
         self.mask = x > 0
-        return x * self.mask
+        return np.maximum(x, 0)
 
     def backward(self, dout: ArrayLike) -> np.ndarray:
         mask = self._cache(self.mask)

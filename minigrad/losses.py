@@ -13,10 +13,9 @@ from .functions import (
     binary_batch_size,
     check_targets,
     mean_squared_error,
-    nll_loss,
     sigmoid,
     sigmoid_binary_cross_entropy,
-    softmax_and_log_softmax,
+    softmax_with_cross_entropy,
 )
 from .layers import Layer
 
@@ -63,18 +62,17 @@ class SoftmaxWithLoss(Loss):
         if x.ndim not in (1, 2):
             raise ValueError(f"SoftmaxWithLoss.forward: x must have shape (N, C) or (C,), got {x.shape}")
         self.t = check_targets(x, t, "SoftmaxWithLoss.forward")
-        self.y, log_y = softmax_and_log_softmax(x)
-        return nll_loss(log_y, self.t)
+        self.y, loss = softmax_with_cross_entropy(x, self.t)
+        return loss
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
         y, t = self._cache(self.y), self.t
         scale = self._scale(dout, batch_size(y))
         if t.shape == y.shape:
             return (y - t) * scale
-        dx = y.copy()
+        dx = y * scale
         rows = dx.reshape(-1, y.shape[-1])
-        rows[np.arange(rows.shape[0]), t.reshape(-1)] -= 1
-        dx *= scale
+        rows[np.arange(rows.shape[0]), t.reshape(-1)] -= scale
         return dx
 
 

@@ -24,9 +24,9 @@ def _check_layer(layer: Any, where: str) -> None:
         )
 
 
-def _flat(layers: dict[str, Any], attr: str) -> dict[str, np.ndarray]:
-    """The layers' params or grads in one dict keyed "<layer key>.<name>"."""
-    return {f"{key}.{name}": a for key, layer in layers.items() for name, a in getattr(layer, attr).items()}
+def _flat(prefixed: list[tuple[str, Any]], attr: str) -> dict[str, np.ndarray]:
+    """The layers' params or grads in one dict keyed "<prefix><name>" (prefixes like "0.")."""
+    return {prefix + name: a for prefix, layer in prefixed for name, a in getattr(layer, attr).items()}
 
 
 class Sequential(Layer):
@@ -46,25 +46,22 @@ class Sequential(Layer):
                     "instance; their caches would collide, so give each position its own layer"
                 )
             seen[id(layer)] = i
-        self.layers = list(layers)
+        self.layers = tuple(layers)
         self.last_layer = loss
         self._mode: str | None = None  # "output" after forward(x), "loss" after forward(x, t)
-
-    def _keyed(self) -> dict[str, Any]:
-        keyed: dict[str, Any] = {str(i): layer for i, layer in enumerate(self.layers)}
-        if self.last_layer is not None:
-            keyed["loss"] = self.last_layer
-        return keyed
+        self._prefixed = [(f"{i}.", layer) for i, layer in enumerate(layers)]
+        if loss is not None:
+            self._prefixed.append(("loss.", loss))
 
     @property
     def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
         """Every layer's parameters, keyed "<index>.<name>" (e.g. "0.W"): the live arrays."""
-        return _flat(self._keyed(), "params")
+        return _flat(self._prefixed, "params")
 
     @property
     def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
         """Every layer's latest gradients, keyed like params."""
-        return _flat(self._keyed(), "grads")
+        return _flat(self._prefixed, "grads")
 
     def forward(self, x: ArrayLike, t: ArrayLike | None = None) -> Any:
         for layer in self.layers:
@@ -205,12 +202,12 @@ class Graph(Layer):
     @property
     def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
         """Every node's parameters, keyed "<node>.<name>": the live arrays."""
-        return _flat({n: layer for n, (layer, _) in self.nodes.items()}, "params")
+        return _flat([(f"{n}.", layer) for n, (layer, _) in self.nodes.items()], "params")
 
     @property
     def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
         """Every node's latest gradients, keyed like params."""
-        return _flat({n: layer for n, (layer, _) in self.nodes.items()}, "grads")
+        return _flat([(f"{n}.", layer) for n, (layer, _) in self.nodes.items()], "grads")
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Run every node in order; inputs by position (in `inputs` order) or by name."""
