@@ -10,15 +10,17 @@ import argparse
 import csv
 import importlib
 import importlib.util
+import io
 import os
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
+
+from ._files import atomic_write
 
 __all__ = ["main", "build_parser", "price_graph"]
 
@@ -126,30 +128,12 @@ def _load_dataset(
     return loader(data_dir=data_dir, download=download, progress=True)
 
 
-def _atomic_path(path: Path, write: Callable[[Path], None]) -> None:
-    """Run write(tmp) on a temp file in path's directory, then move it onto path."""
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the mode a plain open() would
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-
-    _atomic_path(path, write)
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write(path, lambda f: f.write(text.getvalue().encode()))
 
 
 def _plot(path: Path, rows: list[dict[str, float]], title: str) -> bool:
@@ -174,7 +158,7 @@ def _plot(path: Path, rows: list[dict[str, float]], title: str) -> bool:
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
-    _atomic_path(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    atomic_write(path, lambda f: fig.savefig(f, dpi=100, format="png"))
     return True
 
 

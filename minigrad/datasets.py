@@ -29,6 +29,8 @@ from typing import Iterator, Union
 
 import numpy as np
 
+from ._files import atomic_write
+
 __all__ = [
     "minibatches",
     "load_digits",
@@ -346,23 +348,6 @@ def _read_cache(spec: IdxDataset, path: Path) -> dict[str, np.ndarray]:
     return _check_arrays(spec, raw, str(path))
 
 
-def _write_cache(path: Path, raw: dict[str, np.ndarray]) -> None:
-    """Save raw as an .npz atomically (temp file in the same directory, then os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **raw)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the mode a plain open() would
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _download(spec: IdxDataset, cache_file: Path, progress: bool) -> dict[str, np.ndarray]:
     """Fetch the four files from the first mirror that serves each intact, then cache them as .npz."""
     try:
@@ -409,7 +394,8 @@ def _download(spec: IdxDataset, cache_file: Path, progress: bool) -> dict[str, n
                     f"could not download {stem}:\n    - " + ("\n    - ".join(failures) or "no mirrors configured")
                 )
         _check_arrays(spec, raw, "download")
-        _write_cache(cache_file, raw)
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cache_file, lambda f: np.savez(f, **raw))
     finally:
         logger.setLevel(level)
         shutil.rmtree(workdir, ignore_errors=True)

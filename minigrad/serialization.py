@@ -16,16 +16,15 @@ read back by ``load_checkpoint`` or ``Trainer.load_checkpoint``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
+from ._files import atomic_write
 from .layers import Affine, ReLU, Sigmoid, Tanh
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .models import MultiLayerNet, TwoLayerNet
@@ -151,25 +150,6 @@ def _rng_from_state(state: Mapping[str, Any], where: str) -> np.random.Generator
 # ---------------------------------------------------------------- writing
 
 
-def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray]) -> None:
-    """np.savez to `path` through a temporary file in the same directory and os.replace."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file ordinary permissions
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def save_model(
     path: str | os.PathLike[str],
     model: Any,
@@ -208,7 +188,7 @@ def save_model(
     except TypeError as e:
         raise TypeError(f"save_model: extra must hold only JSON values (numbers, strings, lists, dicts): {e}") from e
     arrays[META] = np.array(text)
-    _atomic_savez(path, arrays)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 # ---------------------------------------------------------------- reading

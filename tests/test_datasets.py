@@ -240,7 +240,8 @@ def test_idx_dataset_looks_in_data_dir_then_env_then_cache_then_system(tmp_path,
     write_files(tmp_path / "arg", first)
     write_files(tmp_path / "env" / "tiny", second)  # $MINIGRAD_DATA/<name>/ works as well as $MINIGRAD_DATA/
     write_files(tmp_path / "system", fourth)
-    datasets._write_cache(datasets.cache_dir() / "tiny.npz", third)
+    datasets.cache_dir().mkdir(parents=True, exist_ok=True)
+    np.savez(datasets.cache_dir() / "tiny.npz", **third)
     monkeypatch.setenv(datasets.DATA_ENV, str(tmp_path / "env"))
     spec = tiny_spec(system_dirs=(str(tmp_path / "system"),))
 
