@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from minigrad import AddLayer, Graph, MulLayer
+from minigrad import AddLayer, MulLayer
+from minigrad.models import price_graph  # the same graph, built with Graph.add: see its source
 
 
 def by_hand() -> None:
@@ -31,16 +32,6 @@ def by_hand() -> None:
     print("  dApple:", dapple, " dApple_num:", dapple_num)
     print("  dOrange:", dorange, " dOrange_num:", dorange_num)
     print("  dTax:", dtax, " dAll_price:", dall_price)
-
-
-def price_graph() -> Graph:
-    """price = (apple · apple_num + orange · orange_num) · tax, as a Graph."""
-    g = Graph(["apple", "apple_num", "orange", "orange_num", "tax"])
-    g.add("apple_price", MulLayer(), "apple", "apple_num")
-    g.add("orange_price", MulLayer(), "orange", "orange_num")
-    g.add("all_price", AddLayer(), "apple_price", "orange_price")
-    g.add("price", MulLayer(), "all_price", "tax")
-    return g
 
 
 def as_graph(show_dot: bool) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ._files import atomic_write
 
-__all__ = ["main", "build_parser", "price_graph"]
+__all__ = ["main", "build_parser"]
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
 DEFAULT_EPOCHS = {"digits": 30, "mnist": 10, "fashion-mnist": 10}
@@ -81,21 +81,10 @@ def _input_spec(text: str) -> tuple[tuple[int, ...], int | None]:
 # demo
 
 
-def price_graph() -> Any:
-    """The chapter's shopping graph: price = (apple · apple_num + orange · orange_num) · tax."""
-    from .layers import AddLayer, MulLayer
-    from .network import Graph
-
-    g = Graph(["apple", "apple_num", "orange", "orange_num", "tax"])
-    g.add("apple_price", MulLayer(), "apple", "apple_num")
-    g.add("orange_price", MulLayer(), "orange", "orange_num")
-    g.add("all_price", AddLayer(), "apple_price", "orange_price")
-    g.add("price", MulLayer(), "all_price", "tax")
-    return g
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """Forward and backward through the chapter's price graph, printed."""
+    from .models import price_graph
+
     g = price_graph()
     inputs = {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1}
     price = g.forward(**inputs)

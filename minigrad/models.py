@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .layers import Affine, RandomLike, ReLU, Sigmoid, Tanh
+from .layers import AddLayer, Affine, MulLayer, RandomLike, ReLU, Sigmoid, Tanh
 from .losses import SoftmaxWithLoss
-from .network import Sequential
+from .network import Graph, Sequential
 
-__all__ = ["TwoLayerNet", "MultiLayerNet"]
+__all__ = ["TwoLayerNet", "MultiLayerNet", "price_graph"]
 
 ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 # The book's MultiLayerNet also accepts an activation's name for the initialisation that suits it.
@@ -73,3 +73,13 @@ class MultiLayerNet(Sequential):
             "weight_init": weight_init,
             "dtype": np.dtype(dtype).name,
         }
+
+
+def price_graph() -> Graph:
+    """The chapter's shopping graph: price = (apple · apple_num + orange · orange_num) · tax."""
+    g = Graph(["apple", "apple_num", "orange", "orange_num", "tax"])
+    g.add("apple_price", MulLayer(), "apple", "apple_num")
+    g.add("orange_price", MulLayer(), "orange", "orange_num")
+    g.add("all_price", AddLayer(), "apple_price", "orange_price")
+    g.add("price", MulLayer(), "all_price", "tax")
+    return g

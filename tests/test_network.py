@@ -6,16 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from minigrad import Affine, AddLayer, Graph, MulLayer, ReLU, Sequential, Sigmoid, SoftmaxWithLoss, Tanh
+from minigrad.models import price_graph
 from minigrad.numerical import numerical_gradient
-
-
-def price_graph():
-    g = Graph(["apple", "apple_num", "orange", "orange_num", "tax"])
-    g.add("apple_price", MulLayer(), "apple", "apple_num")
-    g.add("orange_price", MulLayer(), "orange", "orange_num")
-    g.add("all_price", AddLayer(), "apple_price", "orange_price")
-    g.add("price", MulLayer(), "all_price", "tax")
-    return g
 
 
 def small_net(rng, d=4, h=5, c=3):
