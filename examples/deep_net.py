@@ -17,30 +17,19 @@ from pathlib import Path
 import numpy as np
 
 from minigrad import MultiLayerNet
-from minigrad.datasets import load_digits, load_fashion_mnist, load_mnist
+from minigrad.datasets import DATASETS
 from minigrad.optimizers import get_optimizer
 from minigrad.serialization import load_model
 from minigrad.trainer import EarlyStopping, ModelCheckpoint, fit
+from minigrad.plotting import pyplot
 
-LOADERS = {"digits": load_digits, "fashion-mnist": load_fashion_mnist, "mnist": load_mnist}
 DEFAULT_EPOCHS = {"digits": 40, "fashion-mnist": 15, "mnist": 15}
 
-
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (files only, no display)."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit("this example plots with matplotlib: pip install 'minigrad[plot]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=sorted(LOADERS), default="digits")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="digits")
     parser.add_argument("--hidden", type=int, nargs="+", default=[100, 100, 100, 100, 100])
     parser.add_argument("--optimizer", default="adam")
     parser.add_argument("--lr", type=float, default=0.001)
@@ -55,7 +44,7 @@ def main() -> None:
     plt = pyplot()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    (x_all, t_all), (x_test, t_test) = LOADERS[args.dataset]()
+    (x_all, t_all), (x_test, t_test) = DATASETS[args.dataset]()
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(len(x_all))
     n_val = len(x_all) // 10

@@ -18,6 +18,7 @@ import numpy as np
 from minigrad import MultiLayerNet
 from minigrad.datasets import load_digits
 from minigrad.optimizers import get_optimizer
+from minigrad.plotting import pyplot
 
 # Learning rates for the 2-D function as in the chapter (RMSprop and Nesterov chosen alike).
 PATH_LRS = {"sgd": 0.95, "momentum": 0.1, "nesterov": 0.1, "adagrad": 1.5, "rmsprop": 0.15, "adam": 0.3}
@@ -25,17 +26,6 @@ PATH_LRS = {"sgd": 0.95, "momentum": 0.1, "nesterov": 0.1, "adagrad": 1.5, "rmsp
 NET_LRS = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 0.002, "adam": 0.002}
 LABELS = {"sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov", "adagrad": "AdaGrad", "rmsprop": "RMSprop", "adam": "Adam"}
 
-
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (files only, no display)."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit("this example plots with matplotlib: pip install 'minigrad[plot]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def f(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -16,29 +16,18 @@ from pathlib import Path
 import numpy as np
 
 from minigrad import TwoLayerNet
-from minigrad.datasets import load_digits, load_fashion_mnist, load_mnist
+from minigrad.datasets import DATASETS
 from minigrad.optimizers import SGD
+from minigrad.plotting import pyplot
 
-LOADERS = {"digits": load_digits, "fashion-mnist": load_fashion_mnist, "mnist": load_mnist}
 # The book's settings for MNIST (10,000 iterations, 50 hidden units); fewer for the small digits set.
 DEFAULT_ITERS = {"digits": 2000, "fashion-mnist": 10000, "mnist": 10000}
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (files only, no display)."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit("this example plots with matplotlib: pip install 'minigrad[plot]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=sorted(LOADERS), default="digits")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="digits")
     parser.add_argument("--iters", type=int, help="iterations (default: 2000 for digits, 10000 otherwise)")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--lr", type=float, default=0.1)
@@ -48,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     plt = pyplot()
 
-    (x_train, t_train), (x_test, t_test) = LOADERS[args.dataset](normalize=True, one_hot_label=True)
+    (x_train, t_train), (x_test, t_test) = DATASETS[args.dataset](normalize=True, one_hot_label=True)
     rng = np.random.default_rng(args.seed)
     network = TwoLayerNet(x_train.shape[1], args.hidden, t_train.shape[1], rng=rng, dtype=x_train.dtype)
     optimizer = SGD(lr=args.lr)

@@ -21,6 +21,7 @@ import numpy as np
 
 from minigrad import Affine, MultiLayerNet, ReLU, Sigmoid
 from minigrad.datasets import load_digits
+from minigrad.plotting import pyplot
 
 ACTIVATIONS = {"sigmoid": Sigmoid, "relu": ReLU}
 # (activation, weight_init, weight_init_std, label) — "std" is the book's weight_init_std.
@@ -39,17 +40,6 @@ GRADIENT_CASES = [
     ("relu", "he", "ReLU, He"),
 ]
 
-
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (files only, no display)."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SystemExit("this example plots with matplotlib: pip install 'minigrad[plot]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def activations(activation: str, weight_init: str, std: float | None, x: np.ndarray, layers: int, seed: int) -> list[np.ndarray]:

@@ -21,10 +21,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._files import atomic_write
+from .datasets import DATASETS
+from .models import ACTIVATIONS
+from .optimizers import OPTIMIZERS
 
 __all__ = ["main", "build_parser"]
 
-DATASETS = ("digits", "mnist", "fashion-mnist")
 DEFAULT_EPOCHS = {"digits": 30, "mnist": 10, "fashion-mnist": 10}
 
 
@@ -107,14 +109,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _load_dataset(
     name: str, data_dir: str | None, download: bool = True
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    from . import datasets
-
     if name == "digits":
         if data_dir is not None:
             raise UsageError("--data-dir applies to mnist and fashion-mnist; the digits ship with minigrad")
-        return datasets.load_digits()
-    loader = datasets.load_mnist if name == "mnist" else datasets.load_fashion_mnist
-    return loader(data_dir=data_dir, download=download, progress=True)
+        return DATASETS[name]()
+    return DATASETS[name](data_dir=data_dir, download=download, progress=True)
 
 
 def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
@@ -343,14 +342,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a MultiLayerNet, print per-epoch loss and train/test accuracy, save weights, history and "
         "a learning-curve PNG. With no arguments: the shipped 8x8 digits, done in seconds, offline.",
     )
-    train.add_argument("--dataset", choices=DATASETS, default="digits", help="default: digits (ships with minigrad)")
+    train.add_argument("--dataset", choices=tuple(DATASETS), default="digits", help="default: digits (ships with minigrad)")
     train.add_argument("--data-dir", metavar="DIR", help="directory holding the IDX files (mnist, fashion-mnist)")
     train.add_argument("--no-download", action="store_true",
                        help="never download: fail with a message if the files are not found locally")
     train.add_argument("--hidden", type=_positive_int, nargs="+", default=[50], metavar="N",
                        help="hidden layer sizes (default: 50, the book's 784-50-10 on MNIST)")
-    train.add_argument("--activation", choices=("relu", "sigmoid", "tanh"), default="relu", help="default: relu")
-    train.add_argument("--optimizer", choices=("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
+    train.add_argument("--activation", choices=tuple(ACTIVATIONS), default="relu", help="default: relu")
+    train.add_argument("--optimizer", choices=tuple(OPTIMIZERS),
                        default="sgd", help="default: sgd")
     train.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default: 0.1)")
     train.add_argument("--batch-size", type=_positive_int, default=100, help="default: 100")

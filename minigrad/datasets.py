@@ -36,6 +36,7 @@ __all__ = [
     "load_digits",
     "load_mnist",
     "load_fashion_mnist",
+    "DATASETS",
     "load_idx_dataset",
     "read_idx",
     "parse_idx",
@@ -492,3 +493,7 @@ def load_fashion_mnist(
     return load_idx_dataset(
         FASHION_MNIST, normalize, flatten, one_hot_label, data_dir, download=download, progress=progress
     )
+
+
+DATASETS = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
+"""Each loader by the name the command line and the examples use."""
