@@ -32,8 +32,8 @@ from minigrad import (
     SoftmaxWithLoss,
     Tanh,
     TwoLayerNet,
-    gradcheck,
 )
+from minigrad.gradcheck import gradcheck
 from minigrad.testing import well_conditioned
 
 

@@ -1,0 +1,42 @@
+"""The benchmark scripts run (in their quickest settings) and print their tables; no timing is asserted."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minigrad.datasets import DataNotFoundError, load_fashion_mnist
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run(name: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(BENCHMARKS / name), *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_step_benchmark_checks_minigrad_against_the_hand_fused_step_and_prints_ratios():
+    out = run("bench_step.py", "--blocks", "1", "--steps", "1")
+    for row in ("784-50-10            100 float64", "784-50-10           1000 float32", "784-100x4-10         128 float32"):
+        assert row in out
+    assert "float32 speed-up over float64 at batch 1000" in out
+
+
+def test_gradcheck_benchmark_passes_the_whole_two_layer_net_and_prints_both_timings():
+    out = run("bench_gradcheck.py")
+    assert "gradcheck TwoLayerNet: ok" in out
+    assert "    3 " in out and "  100 " in out
+
+
+def test_fit_benchmark_prints_the_trainer_overhead_and_peak_memory():
+    try:
+        load_fashion_mnist(download=False)
+    except DataNotFoundError:
+        if os.environ.get("CI"):
+            raise  # CI installs the data: missing there is a failure, not a skip
+        pytest.skip("Fashion-MNIST is not installed here (CI installs Debian's dataset-fashion-mnist)")
+    out = run("bench_fit.py", "--repeats", "1")
+    assert "trainer overhead over bare steps" in out and "peak memory allocated during a fit epoch" in out
