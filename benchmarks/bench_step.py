@@ -1,8 +1,9 @@
 """Time minigrad's SGD training step against a hand-fused numpy step of the same math, in one process.
 
-For each configuration, the two steps run interleaved in blocks; the table shows the median time per
-step and the ratio minigrad / reference (and PyTorch / reference when PyTorch is installed). Before
-timing, one step of each from the same weights must give the same weights.
+For each configuration, the steps run interleaved in blocks; the table shows the median time per
+step and the median over blocks of the ratio minigrad / reference measured side by side (and
+PyTorch / reference when PyTorch is installed). Before timing, one step of each from the same
+weights must give the same weights.
 
 Run: python benchmarks/bench_step.py [--blocks 30] [--steps 20]
 """
@@ -88,7 +89,7 @@ def torch_step_factory(net: MultiLayerNet, x: np.ndarray, t: np.ndarray) -> Call
     return step
 
 
-def median_ms(step: Callable[[], object], steps: int) -> float:
+def ms_per_step(step: Callable[[], object], steps: int) -> float:
     start = time.perf_counter()
     for _ in range(steps):
         step()
@@ -115,17 +116,22 @@ def bench(hidden: list[int], batch: int, dtype: type, blocks: int, steps: int) -
         np.testing.assert_allclose(net.params[f"{2 * i}.b"], b, rtol=tol, atol=tol)
     torch_step = torch_step_factory(net, x, t)
 
-    times: dict[str, list[float]] = {"reference": [], "minigrad": [], "torch": []}
     contenders = {"reference": lambda: reference_step(Ws, bs, x, t), "minigrad": minigrad_step}
     if torch_step is not None:
         contenders["torch"] = torch_step
+    times: dict[str, list[float]] = {name: [] for name in contenders}
     for block in range(blocks):
         order = list(contenders) if block % 2 == 0 else list(reversed(contenders))
-        for name in order:
-            if torch_step is not None:
-                time.sleep(0.25)  # let spinning BLAS threads of the other library settle
-            times[name].append(median_ms(contenders[name], steps))
-    return {name: float(np.median(v)) for name, v in times.items() if v}
+        for i, name in enumerate(order):
+            if torch_step is not None and (name == "torch" or (i and order[i - 1] == "torch")):
+                time.sleep(0.25)  # let the other library's spinning BLAS threads settle
+            contenders[name]()  # warm up after any pause
+            times[name].append(ms_per_step(contenders[name], steps))
+    result = {name: float(np.median(v)) for name, v in times.items()}
+    # ratios of neighbours in time, one per block: slow drifts of the machine cancel out
+    ref = np.array(times["reference"])
+    result.update({f"{name}/ref": float(np.median(np.array(v) / ref)) for name, v in times.items()})
+    return result
 
 
 def main() -> None:
@@ -141,10 +147,10 @@ def main() -> None:
     for hidden, batch, dtype in CONFIGS:
         r = bench(hidden, batch, dtype, args.blocks, args.steps)
         name = "784-" + "-".join(map(str, hidden)) + "-10" if len(hidden) < 3 else f"784-{hidden[0]}x{len(hidden)}-10"
-        torch_ratio = f"{r['torch'] / r['reference']:>11.2f}" if "torch" in r else f"{'-':>11}"
+        torch_ratio = f"{r['torch/ref']:>11.2f}" if "torch" in r else f"{'-':>11}"
         dt = np.dtype(dtype).name
         print(f"{name:<18} {batch:>5} {dt:>7} {r['reference']:>12.3f} {r['minigrad']:>11.3f} "
-              f"{r['minigrad'] / r['reference']:>6.3f} {torch_ratio}", flush=True)
+              f"{r['minigrad/ref']:>6.3f} {torch_ratio}", flush=True)
         results[(name, batch, dt)] = r["minigrad"]
     f64, f32 = results.get(("784-50-10", 1000, "float64")), results.get(("784-50-10", 1000, "float32"))
     if f64 and f32:
