@@ -7,6 +7,7 @@ Exit status: 0 success, 1 failure (a failed gradient check, data not found, ...)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import importlib
 import importlib.util
@@ -16,7 +17,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -242,6 +243,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 # gradcheck
 
 
+@contextlib.contextmanager
+def _first_on_search_path(directory: str) -> Iterator[None]:
+    """While importing a user's layer only: `directory` first on the module search path, as Python puts it."""
+    saved = list(sys.path)
+    sys.path[:0] = [directory]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
 def _load_target(target: str) -> Any:
     """The object named by 'path/to/file.py:Name' or 'package.module:Name'."""
     source, sep, attr = target.rpartition(":")
@@ -257,21 +269,14 @@ def _load_target(target: str) -> Any:
             raise UsageError(f"cannot import {source} as a Python file")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        saved = list(sys.path)
-        sys.path.insert(0, str(path.resolve().parent))  # like `python file.py`: its neighbours import
-        try:
+        with _first_on_search_path(str(path.resolve().parent)):  # like `python file.py`: its neighbours import
             spec.loader.exec_module(module)
-        finally:
-            sys.path[:] = saved
     else:
-        saved = list(sys.path)
-        sys.path.insert(0, os.getcwd())  # like `python -m`: modules in the current directory are found
-        try:
-            module = importlib.import_module(source)
-        except ModuleNotFoundError as e:
-            raise UsageError(f"cannot import module {source!r}: {e}") from None
-        finally:
-            sys.path[:] = saved
+        with _first_on_search_path(os.getcwd()):  # like `python -m`: modules in the current directory import
+            try:
+                module = importlib.import_module(source)
+            except ModuleNotFoundError as e:
+                raise UsageError(f"cannot import module {source!r}: {e}") from None
     try:
         return getattr(module, attr)
     except AttributeError:

@@ -64,26 +64,24 @@ def tanh(x: ArrayLike) -> np.ndarray:
     return np.tanh(_float(x, "tanh", "x"))
 
 
-def _shifted_exp(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """x - max, e = exp(x - max) and Σ e over the last axis: the stable parts of softmax."""
+def _shifted(x: np.ndarray) -> np.ndarray:
+    """x - max over the last axis: its exp lies in (0, 1], never overflowing."""
     with np.errstate(over="ignore"):  # a gap beyond the float range gives -inf, whose exp is 0
-        shifted = x - x.max(axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    return shifted, e, e.sum(axis=-1, keepdims=True)
+        return x - x.max(axis=-1, keepdims=True)
 
 
 def softmax(x: ArrayLike) -> np.ndarray:
     """exp(x - max) / Σ exp(x - max) over the last axis; (C,) or (N, C)."""
-    _, e, total = _shifted_exp(_float(x, "softmax", "x"))
-    e /= total
+    e = np.exp(_shifted(_float(x, "softmax", "x")))
+    e /= e.sum(axis=-1, keepdims=True)
     return e
 
 
 def log_softmax(x: ArrayLike) -> np.ndarray:
     """log softmax over the last axis: x - max - log Σ exp(x - max); exact for logits of any size."""
-    shifted, _, total = _shifted_exp(_float(x, "log_softmax", "x"))
-    shifted -= np.log(total)
-    return shifted
+    s = _shifted(_float(x, "log_softmax", "x"))
+    s -= np.log(np.exp(s).sum(axis=-1, keepdims=True))
+    return s
 
 
 def check_targets(y: np.ndarray, t: ArrayLike, where: str) -> np.ndarray:
@@ -145,18 +143,20 @@ def softmax_cross_entropy(x: ArrayLike, t: ArrayLike) -> float:
 def softmax_with_cross_entropy(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float]:
     """(softmax(x), its cross entropy against t) from one exp pass, for float logits and checked t.
 
-    With log softmax = s - log Σe (s = x - max), the loss is Σ_n [log Σe_n · Σ_k t_nk - Σ_k t_nk s_nk] / N,
-    which for labels is Σ_n [log Σe_n - s_n,t_n] / N: exact for logits of any size.
+    With log softmax = s - log Σe^s (s = x - max), the loss is Σ_n [log Σe^s_n · Σ_k t_nk - Σ_k t_nk s_nk] / N,
+    which for labels is Σ_n [log Σe^s_n - s_n,t_n] / N: exact for logits of any size.
     """
-    shifted, e, total = _shifted_exp(x)
-    log_total = np.log(total)
+    s = _shifted(x)
     if t.shape == x.shape:
-        loss = (log_total * t.sum(axis=-1, keepdims=True)).sum() - (t * shifted).sum()
+        picked, weights = (t * s).sum(), t.sum(axis=-1, keepdims=True)
     else:
-        rows = shifted.reshape(-1, x.shape[-1])
-        loss = log_total.sum() - rows[np.arange(rows.shape[0]), t.reshape(-1)].sum()
-    e /= total
-    return e, float(loss) / batch_size(x)
+        rows = s.reshape(-1, x.shape[-1])
+        picked, weights = rows[np.arange(rows.shape[0]), t.reshape(-1)].sum(), 1
+    np.exp(s, out=s)
+    total = s.sum(axis=-1, keepdims=True)
+    loss = (np.log(total) * weights).sum() - picked
+    s /= total
+    return s, float(loss) / batch_size(x)
 
 
 def mean_squared_error(y: ArrayLike, t: ArrayLike) -> float:
