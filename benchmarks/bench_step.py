@@ -5,14 +5,21 @@ step and the median over blocks of the ratio minigrad / reference measured side 
 PyTorch / reference when PyTorch is installed). Before timing, one step of each from the same
 weights must give the same weights.
 
-Run: python benchmarks/bench_step.py [--blocks 30] [--steps 20]
+Then, unless --steps-only, it runs the two other benchmarks, each in a process of its own:
+bench_gradcheck.py (the whole-net gradcheck against the chapter's numerical_gradient) and
+bench_fit.py (one epoch of fit on Fashion-MNIST against bare steps, and its peak memory).
+
+Run: python benchmarks/bench_step.py [--blocks 30] [--steps 20] [--steps-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -138,6 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=30, help="interleaved timing blocks per configuration")
     parser.add_argument("--steps", type=int, default=20, help="steps per block")
+    parser.add_argument("--steps-only", action="store_true", help="skip the gradcheck and fit benchmarks")
     args = parser.parse_args()
 
     print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, {platform.processor() or ''}")
@@ -155,6 +163,10 @@ def main() -> None:
     f64, f32 = results.get(("784-50-10", 1000, "float64")), results.get(("784-50-10", 1000, "float32"))
     if f64 and f32:
         print(f"float32 speed-up over float64 at batch 1000 (minigrad): {f64 / f32:.2f}x")
+    if not args.steps_only:
+        for script in ("bench_gradcheck.py", "bench_fit.py"):
+            print(f"\n$ python benchmarks/{script}", flush=True)
+            subprocess.run([sys.executable, str(Path(__file__).with_name(script))], check=False)
 
 
 if __name__ == "__main__":
