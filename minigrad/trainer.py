@@ -381,10 +381,6 @@ class Trainer:
         scorer = _Scorer(loss_layer, t) if loss_layer is not None else None
         if scorer is not None and scorer.kind is None:
             scorer = None
-        buffers = None
-        if shuffle:  # batch buffers; a layer may keep its input only until its backward (the protocol)
-            m = min(batch_size, n)
-            buffers = np.empty((m, *x.shape[1:]), dtype=x.dtype), np.empty((m, *t.shape[1:]), dtype=t.dtype)
         for hook in hooks["on_train_begin"]:
             hook(self)
         try:
@@ -392,7 +388,7 @@ class Trainer:
                 epoch = self.epoch
                 for hook in hooks["on_epoch_begin"]:
                     hook(self, epoch)
-                logs = self._train_epoch(x, t, batch_size, buffers, scorer, hooks["on_batch_end"])
+                logs = self._train_epoch(x, t, batch_size, shuffle, scorer, hooks["on_batch_end"])
                 if validation_data is not None:
                     logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data, batch_size=batch_size).items()})
                 self.history.append(epoch, logs)
@@ -411,25 +407,24 @@ class Trainer:
         x: np.ndarray,
         t: np.ndarray,
         batch_size: int,
-        buffers: tuple[np.ndarray, np.ndarray] | None,
+        shuffle: bool,
         scorer: _Scorer | None,
         on_batch_end: list[Callable[..., Any]],
     ) -> dict[str, float]:
-        """One pass over (x, t) — shuffled into `buffers` when given — stepping the optimizer per batch; the epoch's logs."""
+        """One pass over (x, t), in a fresh random order when shuffling, stepping the optimizer per batch; the epoch's logs."""
         model, optimizer, n = self.model, self.optimizer, len(x)
         params = model.params
         fast = isinstance(model, Sequential)
         loss_layer = model.last_layer if fast else None
-        order = self.rng.permutation(n) if buffers is not None else None
+        order = self.rng.permutation(n) if shuffle else None
         loss_sum = 0.0
         for b, start in enumerate(range(0, n, batch_size)):
             if order is None:
                 idx: Any = slice(start, start + batch_size)
                 xb, tb = x[idx], t[idx]  # views
-            else:  # gathered into the same two buffers each batch: no allocation, cache-warm
+            else:  # fancy indexing measured faster here than np.take into reused buffers
                 idx = order[start : start + batch_size]
-                xb = np.take(x, idx, axis=0, out=buffers[0][: len(idx)], mode="clip")  # type: ignore[index]
-                tb = np.take(t, idx, axis=0, out=buffers[1][: len(idx)], mode="clip")  # type: ignore[index]
+                xb, tb = x[idx], t[idx]
             if fast:
                 y = model.forward(xb)
                 loss = loss_layer.forward(y, tb)
