@@ -95,7 +95,8 @@ def check_targets(y: np.ndarray, t: ArrayLike, where: str) -> np.ndarray:
         return t.astype(y.dtype, copy=False)
     if t.dtype.kind in "iu" and t.shape == y.shape[:-1]:
         classes = y.shape[-1]
-        if t.size and (t.min() < 0 or t.max() >= classes):
+        # one pass: read as unsigned, a negative label is huge, so max() >= classes catches both ends
+        if t.size and t.view(f"u{t.itemsize}").max() >= classes:
             bad = t[(t < 0) | (t >= classes)].flat[0]
             raise ValueError(f"{where}: label {bad} in t is out of range for {classes} classes")
         return t
@@ -151,10 +152,11 @@ def softmax_with_cross_entropy(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray
         picked, weights = (t * s).sum(), t.sum(axis=-1, keepdims=True)
     else:
         rows = s.reshape(-1, x.shape[-1])
-        picked, weights = rows[np.arange(rows.shape[0]), t.reshape(-1)].sum(), 1
+        picked, weights = rows[np.arange(rows.shape[0]), t.reshape(-1)].sum(), None
     np.exp(s, out=s)
     total = s.sum(axis=-1, keepdims=True)
-    loss = (np.log(total) * weights).sum() - picked
+    log_total = np.log(total)
+    loss = (log_total if weights is None else log_total * weights).sum() - picked
     s /= total
     return s, float(loss) / batch_size(x)
 
