@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -116,14 +118,17 @@ def binary_batch_size(y: np.ndarray) -> int:
     return y.shape[0] if y.ndim else 1
 
 
+def _target_sum(a: np.ndarray, t: np.ndarray) -> Any:
+    """Σ_n Σ_k t_nk a_nk for target rows t of a's shape, or Σ_n a_n,t_n for integer labels t."""
+    if t.shape == a.shape:
+        return (t * a).sum()
+    rows = a.reshape(-1, a.shape[-1])
+    return rows[np.arange(rows.shape[0]), t.reshape(-1)].sum()
+
+
 def nll_loss(log_p: np.ndarray, t: np.ndarray) -> float:
     """-Σ t log p / N for log-probabilities (C,) or (N, C) and targets already checked by check_targets."""
-    if t.shape == log_p.shape:
-        total = np.sum(t * log_p)
-    else:
-        rows = log_p.reshape(-1, log_p.shape[-1])
-        total = rows[np.arange(rows.shape[0]), t.reshape(-1)].sum()
-    return -float(total) / batch_size(log_p)
+    return -float(_target_sum(log_p, t)) / batch_size(log_p)
 
 
 def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
@@ -148,15 +153,13 @@ def softmax_with_cross_entropy(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray
     which for labels is Σ_n [log Σe^s_n - s_n,t_n] / N: exact for logits of any size.
     """
     s = _shifted(x)
-    if t.shape == x.shape:
-        picked, weights = (t * s).sum(), t.sum(axis=-1, keepdims=True)
-    else:
-        rows = s.reshape(-1, x.shape[-1])
-        picked, weights = rows[np.arange(rows.shape[0]), t.reshape(-1)].sum(), None
+    picked = _target_sum(s, t)
     np.exp(s, out=s)
     total = s.sum(axis=-1, keepdims=True)
     log_total = np.log(total)
-    loss = (log_total if weights is None else log_total * weights).sum() - picked
+    if t.shape == x.shape:  # rows of t need not sum to 1
+        log_total *= t.sum(axis=-1, keepdims=True)
+    loss = log_total.sum() - picked
     s /= total
     return s, float(loss) / batch_size(x)
 

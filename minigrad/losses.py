@@ -50,7 +50,7 @@ class Loss(Layer):
 
 
 class SoftmaxWithLoss(Loss):
-    """L = -Σ t log softmax(x) / N for logits x (N, C) or (C,); dx = dout · (softmax(x) - t) / N."""
+    """L = -Σ t log softmax(x) / N for logits x (N, C) or (C,); dx = dout · (softmax(x) - t) / N for one-hot t."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -68,8 +68,8 @@ class SoftmaxWithLoss(Loss):
     def backward(self, dout: float = 1.0) -> np.ndarray:
         y, t = self._cache(self.y), self.t
         scale = self._scale(dout, batch_size(y))
-        if t.shape == y.shape:
-            return (y - t) * scale
+        if t.shape == y.shape:  # target rows, which need not sum to 1: d/dx = y Σ_k t_k - t
+            return (y * t.sum(axis=-1, keepdims=True) - t) * scale
         dx = y * scale
         rows = dx.reshape(-1, y.shape[-1])
         rows[np.arange(rows.shape[0]), t.reshape(-1)] -= scale

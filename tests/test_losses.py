@@ -41,6 +41,14 @@ def test_sigmoid_with_loss_and_mse_backward_match_numerical_gradient(n, d, seed)
         np.testing.assert_allclose(loss.backward(), numeric(loss, x, t), rtol=1e-6, atol=1e-9)
 
 
+def test_softmax_with_loss_takes_target_rows_that_do_not_sum_to_one():
+    rng = np.random.default_rng(5)
+    x, t = rng.standard_normal((3, 4)), rng.random((3, 4))
+    loss = SoftmaxWithLoss()
+    assert loss.forward(x, t) == pytest.approx(-np.sum(t * np.log(softmax(x))) / 3, rel=1e-12)
+    np.testing.assert_allclose(loss.backward(), numeric(loss, x, t), rtol=1e-6, atol=1e-9)
+
+
 def test_backward_scales_with_dout():
     x, t = np.array([[1.0, 2.0, 0.5]]), np.array([1])
     loss = SoftmaxWithLoss()
