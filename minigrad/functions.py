@@ -68,8 +68,12 @@ def tanh(x: ArrayLike) -> np.ndarray:
 
 def _shifted(x: np.ndarray) -> np.ndarray:
     """x - max over the last axis: its exp lies in (0, 1], never overflowing."""
+    m = x.max(axis=-1, keepdims=True)
+    info = np.finfo(x.dtype)
+    if m.max(initial=-np.inf) < info.max * info.eps / 4:  # m under half an ulp of max: no x - m rounds to -inf
+        return x - m
     with np.errstate(over="ignore"):  # a gap beyond the float range gives -inf, whose exp is 0
-        return x - x.max(axis=-1, keepdims=True)
+        return x - m
 
 
 def softmax(x: ArrayLike) -> np.ndarray:
@@ -86,6 +90,9 @@ def log_softmax(x: ArrayLike) -> np.ndarray:
     return s
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def check_targets(y: np.ndarray, t: ArrayLike, where: str) -> np.ndarray:
     """Validate targets t for scores or probabilities y of shape (C,) or (N, C).
 
@@ -98,7 +105,7 @@ def check_targets(y: np.ndarray, t: ArrayLike, where: str) -> np.ndarray:
     if t.dtype.kind in "iu" and t.shape == y.shape[:-1]:
         classes = y.shape[-1]
         # one pass: read as unsigned, a negative label is huge, so max() >= classes catches both ends
-        if t.size and t.view(f"u{t.itemsize}").max() >= classes:
+        if t.size and t.view(_UNSIGNED[t.itemsize]).max() >= classes:
             bad = t[(t < 0) | (t >= classes)].flat[0]
             raise ValueError(f"{where}: label {bad} in t is out of range for {classes} classes")
         return t

@@ -186,20 +186,25 @@ class Affine(Layer):
     def forward(self, x: ArrayLike) -> np.ndarray:
         W, b = self.params["W"], self.params["b"]
         x = as_numeric(x, "Affine.forward", "x")
-        self.x_dtype = x.dtype
+        self.x_shape, self.x_dtype = x.shape, x.dtype
+        if x.ndim != 2 or x.shape[1] != W.shape[0]:
+            x = self._rows(x, W.shape[0])
         if x.dtype != W.dtype:  # the layer computes in its own dtype (float32 pixels into a float64 net)
             x = x.astype(W.dtype)
-        features = math.prod(x.shape[1:]) if x.ndim > 1 else x.size
-        if x.ndim == 0 or features != W.shape[0]:
-            raise ValueError(
-                f"Affine.forward: x must have shape (N, {W.shape[0]}) or (N, ...) with "
-                f"{W.shape[0]} features per sample, got {x.shape}"
-            )
-        self.x_shape = x.shape
-        self.x = x.reshape(-1, W.shape[0])
-        y = self.x @ W
+        self.x = x
+        y = x @ W
         y += b
-        return y if x.ndim > 1 else y[0]
+        return y if len(self.x_shape) > 1 else y[0]
+
+    @staticmethod
+    def _rows(x: np.ndarray, features: int) -> np.ndarray:
+        """x (N, ...) with `features` values per sample, or one sample, as rows (N, features)."""
+        if x.ndim == 0 or (math.prod(x.shape[1:]) if x.ndim > 1 else x.size) != features:
+            raise ValueError(
+                f"Affine.forward: x must have shape (N, {features}) or (N, ...) with "
+                f"{features} features per sample, got {x.shape}"
+            )
+        return x.reshape(-1, features)
 
     def backward(self, dout: ArrayLike, need_dx: bool = True) -> np.ndarray | None:
         """dW = xᵀ·dout, db = Σ_N dout, and dx = dout·Wᵀ in x's shape (None when need_dx is False)."""

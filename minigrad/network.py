@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 from typing import Any, Iterator
 
 import numpy as np
@@ -52,6 +53,9 @@ class Sequential(Layer):
         self._prefixed = [(f"{i}.", layer) for i, layer in enumerate(layers)]
         if loss is not None:
             self._prefixed.append(("loss.", loss))
+        arrays = [a for _, layer in self._prefixed for a in layer.params.values()]
+        self._tied = any(np.may_share_memory(a, b) for a, b in itertools.combinations(arrays, 2))
+        """Whether layers share parameter memory (checked when built); backward(optimizer=) then updates last."""
 
     @property
     def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
@@ -74,25 +78,42 @@ class Sequential(Layer):
         self._mode = "loss"
         return self.last_layer.forward(x, t)
 
-    def backward(self, dout: Any = None, need_dx: bool = True) -> Any:
+    def backward(self, dout: Any = None, need_dx: bool = True, optimizer: Any = None) -> Any:
         """dx from dout (after forward(x)), or from the loss (after loss(x, t); dout defaults to 1).
 
         With need_dx=False the gradient of the chain's input is not wanted (training): a first
         Affine then skips its largest product, dout·Wᵀ, and None is returned.
+
+        With an optimizer (a minigrad Optimizer), backward also takes its step: each layer's
+        parameters are updated as soon as that layer's grads are filled, while both are still in
+        cache. The numbers are exactly those of optimizer.update(net.params, net.grads) after
+        backward, which is what it does instead when layers share parameter memory, so that no
+        layer backpropagates through weights that have already moved.
         """
         if self._mode is None:
             raise RuntimeError("Sequential.backward called before forward")
+        layers, prefixed = self.layers, self._prefixed
+        eager = optimizer is not None and not self._tied
+        if optimizer is not None:
+            optimizer.begin_step()
         if self._mode == "loss":
             dout = self.last_layer.backward(1.0 if dout is None else dout)
+            if eager and self.last_layer.params:
+                optimizer.apply(self.last_layer.params, self.last_layer.grads, "loss.")
         elif dout is None:
             raise ValueError("Sequential.backward: dout is required after forward(x) without targets")
-        for layer in reversed(self.layers[1:]):
-            dout = layer.backward(dout)
-        if not self.layers:
-            return dout
-        if not need_dx and isinstance(self.layers[0], Affine):
-            return self.layers[0].backward(dout, need_dx=False)
-        return self.layers[0].backward(dout)
+        for i in range(len(layers) - 1, -1, -1):
+            layer = layers[i]
+            if i == 0 and not need_dx and isinstance(layer, Affine):
+                dout = layer.backward(dout, need_dx=False)
+            else:
+                dout = layer.backward(dout)
+            if eager and layer.params:
+                optimizer.apply(layer.params, layer.grads, prefixed[i][0])
+        if optimizer is not None and not eager:  # shared weights: update once every layer is done
+            for prefix, layer in prefixed if self._mode == "loss" else prefixed[: len(layers)]:
+                optimizer.apply(layer.params, layer.grads, prefix)
+        return dout
 
     def predict(self, x: ArrayLike) -> Any:
         """The chain's output (the scores before the loss)."""

@@ -74,7 +74,7 @@ class Optimizer:
             setattr(self, name, self.checks[name](type(self).__name__, name, value))
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {slot: {} for slot in self.slots}
-        self._scratch: dict[str, list[np.ndarray]] = {}
+        self._scratch: dict[str, np.ndarray] = {}
 
     @property
     def hyperparameters(self) -> dict[str, float]:
@@ -83,21 +83,35 @@ class Optimizer:
 
     def update(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
         """One step: every params[key] is changed in place using grads[key]."""
+        self.begin_step()
+        self.apply(params, grads)
+
+    def begin_step(self) -> None:
+        """Count a new step (t += 1); apply() then updates its parameters, all at once or in parts."""
         self.t += 1
-        for key, p in params.items():
-            try:
-                g = grads[key]
-            except KeyError:
-                raise KeyError(
-                    f"{type(self).__name__}.update: no gradient for parameter '{key}' "
-                    f"(grads has {sorted(grads)})"
-                ) from None
-            if g.shape != p.shape:
-                raise ValueError(
-                    f"{type(self).__name__}.update: grads['{key}'] has shape {g.shape}, "
-                    f"but the parameter has shape {p.shape}"
-                )
-            self._step(key, p, self._decayed(key, p, g))
+
+    def apply(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], prefix: str = "") -> None:
+        """The current step's update of params[name] by grads[name], in place; state is kept under prefix + name.
+
+        Sequential.backward(optimizer=...) calls it for each layer as soon as the layer's grads are filled.
+        """
+        for name, p in params.items():
+            g = grads.get(name)
+            if g is None or g.shape != p.shape:
+                self._mismatch(name, p, grads)
+            key = prefix + name
+            if self.weight_decay:
+                g = self._decayed(key, p, g)
+            self._step(key, p, g)
+
+    def _mismatch(self, name: str, p: np.ndarray, grads: Mapping[str, np.ndarray]) -> None:
+        """Raise the error for a gradient that is missing or shaped unlike its parameter."""
+        where = f"{type(self).__name__}.update"
+        if name not in grads:
+            raise KeyError(f"{where}: no gradient for parameter '{name}' (grads has {sorted(grads)})")
+        raise ValueError(
+            f"{where}: grads['{name}'] has shape {np.shape(grads[name])}, but the parameter has shape {p.shape}"
+        )
 
     def _step(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _step")
@@ -114,20 +128,16 @@ class Optimizer:
             )
         return s
 
-    def _buffer(self, key: str, p: np.ndarray, i: int = 0) -> np.ndarray:
-        """Scratch buffer number i for parameter `key` (not state: its contents never carry over)."""
-        bufs = self._scratch.get(key)
-        if bufs is None or bufs[0].shape != p.shape or bufs[0].dtype != p.dtype:
-            bufs = self._scratch[key] = []
-        while len(bufs) <= i:
-            bufs.append(np.empty_like(p))
-        return bufs[i]
+    def _buffer(self, key: str, p: np.ndarray) -> np.ndarray:
+        """A scratch array like p for `key` (not state: its contents never carry over)."""
+        buf = self._scratch.get(key)
+        if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
+            buf = self._scratch[key] = np.empty_like(p)
+        return buf
 
     def _decayed(self, key: str, p: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """g + λ·p in scratch buffer 1 when weight_decay λ > 0, else g itself."""
-        if not self.weight_decay:
-            return g
-        buf = self._buffer(key, p, 1)
+        """g + λ·p for weight_decay λ, in a scratch array of its own."""
+        buf = self._buffer(key + " decayed", p)
         np.multiply(p, self.weight_decay, out=buf)
         buf += g
         return buf

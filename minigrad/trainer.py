@@ -2,7 +2,8 @@
 
 Each epoch draws one permutation from the trainer's numpy Generator, uses every sample once in
 batches of ``batch_size`` (the last one may be smaller), and for each batch runs forward, backward
-and ``optimizer.update(model.params, model.grads)``. Hooks around the loop are callbacks
+and the optimizer's step (for a Sequential and a minigrad optimizer, inside backward, each layer as
+soon as its gradients are ready; the same numbers as ``optimizer.update(model.params, model.grads)``). Hooks around the loop are callbacks
 (early stopping, checkpoints, progress display, a user's own function); the library itself never
 prints — ``verbose`` only chooses which display callback fit adds.
 """
@@ -416,6 +417,8 @@ class Trainer:
         params = model.params
         fast = isinstance(model, Sequential)
         loss_layer = model.last_layer if fast else None
+        # a minigrad optimizer steps inside backward, layer by layer; the loss's own parameters, if any, after it
+        eager = fast and isinstance(optimizer, Optimizer)
         order = self.rng.permutation(n) if shuffle else None
         loss_sum = 0.0
         for b, start in enumerate(range(0, n, batch_size)):
@@ -430,7 +433,14 @@ class Trainer:
                 loss = loss_layer.forward(y, tb)
                 if not math.isfinite(loss):
                     raise self._nonfinite(loss, b, xb)
-                model.backward(loss_layer.backward(1.0), need_dx=False)  # no dx for the data
+                dout = loss_layer.backward(1.0)
+                if eager:
+                    model.backward(dout, need_dx=False, optimizer=optimizer)  # no dx for the data
+                    if loss_layer.params:
+                        optimizer.apply(loss_layer.params, loss_layer.grads, "loss.")
+                else:
+                    model.backward(dout, need_dx=False)
+                    optimizer.update(params, model.grads)
                 if scorer is not None:
                     scorer.record(y, start, idx)
             else:
@@ -438,7 +448,7 @@ class Trainer:
                 if not math.isfinite(loss):
                     raise self._nonfinite(loss, b, xb)
                 model.backward()
-            optimizer.update(params, model.grads)
+                optimizer.update(params, model.grads)
             size = len(xb)
             loss_sum += loss * size
             for hook in on_batch_end:

@@ -123,3 +123,17 @@ def test_bad_input_names_the_function_and_argument():
         mean_squared_error(Y_FOR_2, np.zeros(3))
     with pytest.raises(ValueError, match=r"cross_entropy_error: y must have shape \(C,\) or \(N, C\)"):
         cross_entropy_error(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_softmax_never_warns_at_the_ends_of_the_float_range(dtype):
+    info = np.finfo(dtype)
+    edge = info.max * info.eps / 4  # row maxima below it take the path without np.errstate
+    rows = np.array([[-info.max, np.nextafter(edge, dtype(0))], [-info.max, edge], [-info.max, info.max]], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for row in rows:
+            y = softmax(row)
+            assert y.dtype == dtype
+            np.testing.assert_array_equal(y, [0, 1])
+            assert softmax_cross_entropy(row[None], np.array([1])) == 0.0

@@ -28,7 +28,8 @@ def test_softmax_with_loss_backward_matches_numerical_gradient(n, c, seed):
     np.testing.assert_allclose(dx, numeric(loss, x, t), rtol=1e-6, atol=1e-9)
     one_hot = np.eye(c)[t]
     assert loss.forward(x, one_hot) == pytest.approx(value, rel=1e-15)
-    np.testing.assert_allclose(loss.backward(), dx, rtol=1e-12, atol=1e-300)
+    # the two paths round y - 1 differently: agreement to a few ulps of 1/n where y ≈ 1 cancels
+    np.testing.assert_allclose(loss.backward(), dx, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(dx, (softmax(x) - one_hot) / n, rtol=1e-12)
 
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from minigrad import Affine, AddLayer, Graph, MulLayer, ReLU, Sequential, Sigmoid, SoftmaxWithLoss, Tanh
 from minigrad.models import price_graph
 from minigrad.numerical import numerical_gradient
+from minigrad.optimizers import OPTIMIZERS, SGD, get_optimizer
 
 
 def small_net(rng, d=4, h=5, c=3):
@@ -171,3 +172,53 @@ def test_sequential_errors():
         net.backward()
     with pytest.raises(ValueError, match=r"Sequential.forward: targets t were given, but this Sequential has no loss"):
         net.forward(np.ones(2), np.ones(2))
+
+
+def deep_net(rng, tie=False):
+    """784-free toy: Affine-ReLU-Affine-Tanh-Affine with softmax loss; tie=True shares the middle W."""
+    W = rng.standard_normal((5, 5))
+    return Sequential(
+        Affine(rng.standard_normal((4, 5)), rng.standard_normal(5)), ReLU(),
+        Affine(W, rng.standard_normal(5)), Tanh(),
+        Affine(W if tie else rng.standard_normal((5, 5)), rng.standard_normal(5)), ReLU(),
+        Affine(rng.standard_normal((5, 3)), rng.standard_normal(3)),
+        loss=SoftmaxWithLoss(),
+    )
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("tie", [False, True])
+def test_backward_with_an_optimizer_steps_exactly_like_update_after_backward(name, tie):
+    eager_net, later_net = deep_net(np.random.default_rng(4), tie), deep_net(np.random.default_rng(4), tie)
+    eager_opt, later_opt = get_optimizer(name, lr=0.05, weight_decay=0.01), get_optimizer(name, lr=0.05, weight_decay=0.01)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x, t = rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
+        eager_net.loss(x, t)
+        assert eager_net.backward(need_dx=False, optimizer=eager_opt) is None
+        later_opt.update(later_net.params, later_net.gradient(x, t))
+    assert eager_opt.t == later_opt.t == 3
+    for key, p in later_net.params.items():
+        np.testing.assert_array_equal(eager_net.params[key], p, err_msg=key)  # bit for bit
+
+
+def test_tied_weights_are_updated_after_the_whole_backward():
+    net = deep_net(np.random.default_rng(6), tie=True)
+    assert net._tied and not deep_net(np.random.default_rng(6))._tied
+    x, t = np.random.default_rng(7).standard_normal((6, 4)), np.array([0, 1, 2, 0, 1, 2])
+    grads = {k: g.copy() for k, g in net.gradient(x, t).items()}  # from the weights before any update
+    net.loss(x, t)
+    net.backward(optimizer=SGD(lr=0.1))
+    for key, g in grads.items():  # the same gradients: nothing moved before every layer was done
+        np.testing.assert_array_equal(net.grads[key], g, err_msg=key)
+
+
+def test_backward_with_an_optimizer_after_forward_without_loss_updates_the_chain():
+    rng = np.random.default_rng(8)
+    net = Sequential(Affine(rng.standard_normal((3, 2)), np.zeros(2)), Sigmoid())
+    W = net.params["0.W"].copy()
+    x, dout = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    net.forward(x)
+    dx = net.backward(dout, optimizer=SGD(lr=0.5))
+    assert dx.shape == x.shape
+    np.testing.assert_array_equal(net.params["0.W"], W - 0.5 * net.grads["0.W"])

@@ -223,3 +223,21 @@ def test_every_optimizer_finds_the_minimum_of_the_books_function(name):
     for _ in range(600):
         opt.update(p, {"xy": p["xy"] * np.array([0.1, 2.0])})
     assert np.all(np.abs(p["xy"]) < 0.1), p["xy"]
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_a_step_applied_in_parts_equals_one_update(name):
+    rng = np.random.default_rng(3)
+    whole = {"0.W": rng.standard_normal((3, 2)), "0.b": rng.standard_normal(2), "2.W": rng.standard_normal((2, 2))}
+    parts = {k: v.copy() for k, v in whole.items()}
+    one, split = get_optimizer(name, lr=0.1), get_optimizer(name, lr=0.1)
+    for _ in range(3):
+        grads = {k: rng.standard_normal(v.shape) for k, v in whole.items()}
+        one.update(whole, grads)
+        split.begin_step()
+        split.apply({"W": parts["2.W"]}, {"W": grads["2.W"]}, prefix="2.")
+        split.apply({"W": parts["0.W"], "b": parts["0.b"]}, {"W": grads["0.W"], "b": grads["0.b"]}, prefix="0.")
+    assert one.t == split.t == 3
+    for key in whole:
+        np.testing.assert_array_equal(parts[key], whole[key], err_msg=key)
+    assert sorted(one.state_dict()) == sorted(split.state_dict())  # state kept under the same keys
