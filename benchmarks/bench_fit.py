@@ -1,7 +1,7 @@
 """The trainer's own cost: one epoch of `fit` on Fashion-MNIST against the same number of bare steps.
 
-Bare steps are `optimizer.update(params, net.gradient(x, t))` on consecutive slices of the data (no
-shuffling, no copies, no metrics); `fit` adds the seeded shuffle, the gathering of each batch's rows
+Bare steps are fit's own step, `net.loss(x, t); net.backward(need_dx=False, optimizer=optimizer)`,
+on consecutive slices of the data (no shuffling, no copies, no metrics); `fit` adds the seeded shuffle, the gathering of each batch's rows
 from all over the dataset, and the loss and accuracy bookkeeping. A third line gathers random rows
 as the chapter's loop does (`x[idx]`, then the bare step), so the cost of gathering, which any
 shuffled training pays, is seen apart from the rest. Epochs alternate between the three and the
@@ -27,17 +27,21 @@ from minigrad.trainer import fit
 BATCH = 100
 
 
+def step(net: TwoLayerNet, optimizer: SGD, x: np.ndarray, t: np.ndarray) -> None:
+    """fit's step without its bookkeeping: the loss, then backward with the update inside."""
+    net.loss(x, t)
+    net.backward(need_dx=False, optimizer=optimizer)
+
+
 def bare_epoch(net: TwoLayerNet, optimizer: SGD, x: np.ndarray, t: np.ndarray) -> None:
-    params = net.params
     for start in range(0, len(x), BATCH):
-        optimizer.update(params, net.gradient(x[start : start + BATCH], t[start : start + BATCH]))
+        step(net, optimizer, x[start : start + BATCH], t[start : start + BATCH])
 
 
 def gathered_epoch(net: TwoLayerNet, optimizer: SGD, x: np.ndarray, t: np.ndarray, order: np.ndarray) -> None:
-    params = net.params
     for start in range(0, len(x), BATCH):
         idx = order[start : start + BATCH]
-        optimizer.update(params, net.gradient(x[idx], t[idx]))
+        step(net, optimizer, x[idx], t[idx])
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 For each configuration, the steps run interleaved in blocks; the table shows the median time per
 step and the median over blocks of the ratio minigrad / reference measured side by side (and
-PyTorch / reference when PyTorch is installed). Before timing, one step of each from the same
-weights must give the same weights.
+PyTorch / reference when PyTorch is installed). "minigrad" is the step fit takes, which updates
+each layer inside backward (`net.loss(x, t); net.backward(need_dx=False, optimizer=sgd)`); the
+"book-loop" column is the chapter's loop, `sgd.update(net.params, net.gradient(x, t))`. Before
+timing, one step of each from the same weights must give the same weights.
 
 Then, unless --steps-only, it runs the two other benchmarks, each in a process of its own:
 bench_gradcheck.py (the whole-net gradcheck against the chapter's numerical_gradient) and
@@ -107,23 +109,29 @@ def bench(hidden: list[int], batch: int, dtype: type, blocks: int, steps: int) -
     rng = np.random.default_rng(0)
     x = rng.random((batch, 784)).astype(dtype)
     t = rng.integers(0, 10, batch)
-    net = MultiLayerNet(784, hidden, 10, rng=1, dtype=dtype)
-    optimizer = SGD(lr=LR)
+    net, book_net = (MultiLayerNet(784, hidden, 10, rng=1, dtype=dtype) for _ in range(2))
+    optimizer, book_optimizer = SGD(lr=LR), SGD(lr=LR)
     Ws = [net.params[f"{i}.W"].copy() for i in range(0, len(net), 2)]
     bs = [net.params[f"{i}.b"].copy() for i in range(0, len(net), 2)]
 
-    def minigrad_step() -> None:
-        optimizer.update(net.params, net.gradient(x, t))
+    def minigrad_step() -> None:  # the step fit takes: each layer is updated inside backward
+        net.loss(x, t)
+        net.backward(need_dx=False, optimizer=optimizer)
+
+    def book_step() -> None:  # the book's loop: all gradients, then the update
+        book_optimizer.update(book_net.params, book_net.gradient(x, t))
 
     minigrad_step()
+    book_step()
     reference_step(Ws, bs, x, t)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
     for i, (W, b) in enumerate(zip(Ws, bs)):  # the same math: the same weights after one step
-        tol = 1e-12 if dtype == np.float64 else 1e-5
-        np.testing.assert_allclose(net.params[f"{2 * i}.W"], W, rtol=tol, atol=tol)
-        np.testing.assert_allclose(net.params[f"{2 * i}.b"], b, rtol=tol, atol=tol)
+        for params in (net.params, book_net.params):
+            np.testing.assert_allclose(params[f"{2 * i}.W"], W, rtol=tol, atol=tol)
+            np.testing.assert_allclose(params[f"{2 * i}.b"], b, rtol=tol, atol=tol)
     torch_step = torch_step_factory(net, x, t)
 
-    contenders = {"reference": lambda: reference_step(Ws, bs, x, t), "minigrad": minigrad_step}
+    contenders = {"reference": lambda: reference_step(Ws, bs, x, t), "minigrad": minigrad_step, "book": book_step}
     if torch_step is not None:
         contenders["torch"] = torch_step
     times: dict[str, list[float]] = {name: [] for name in contenders}
@@ -150,7 +158,7 @@ def main() -> None:
 
     print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, {platform.processor() or ''}")
     header = f"{'net':<18} {'batch':>5} {'dtype':>7} {'reference ms':>12} {'minigrad ms':>11} {'ratio':>6}"
-    print(header + f" {'torch ratio':>11}")
+    print(header + f" {'book-loop ratio':>15} {'torch ratio':>11}")
     results = {}
     for hidden, batch, dtype in CONFIGS:
         r = bench(hidden, batch, dtype, args.blocks, args.steps)
@@ -158,7 +166,7 @@ def main() -> None:
         torch_ratio = f"{r['torch/ref']:>11.2f}" if "torch" in r else f"{'-':>11}"
         dt = np.dtype(dtype).name
         print(f"{name:<18} {batch:>5} {dt:>7} {r['reference']:>12.3f} {r['minigrad']:>11.3f} "
-              f"{r['minigrad/ref']:>6.3f} {torch_ratio}", flush=True)
+              f"{r['minigrad/ref']:>6.3f} {r['book/ref']:>15.3f} {torch_ratio}", flush=True)
         results[(name, batch, dt)] = r["minigrad"]
     f64, f32 = results.get(("784-50-10", 1000, "float64")), results.get(("784-50-10", 1000, "float32"))
     if f64 and f32:

@@ -66,11 +66,16 @@ def tanh(x: ArrayLike) -> np.ndarray:
     return np.tanh(_float(x, "tanh", "x"))
 
 
+_NO_OVERFLOW = {
+    np.dtype(f): np.finfo(f).max * np.finfo(f).eps / 4 for f in (np.float16, np.float32, np.float64, np.longdouble)
+}
+"""Per float dtype, half an ulp of its largest value: x - m cannot overflow for a smaller m (x >= -max)."""
+
+
 def _shifted(x: np.ndarray) -> np.ndarray:
     """x - max over the last axis: its exp lies in (0, 1], never overflowing."""
     m = x.max(axis=-1, keepdims=True)
-    info = np.finfo(x.dtype)
-    if m.max(initial=-np.inf) < info.max * info.eps / 4:  # m under half an ulp of max: no x - m rounds to -inf
+    if m.max(initial=-np.inf) < _NO_OVERFLOW[x.dtype]:
         return x - m
     with np.errstate(over="ignore"):  # a gap beyond the float range gives -inf, whose exp is 0
         return x - m
