@@ -2,10 +2,10 @@
 
 Each epoch draws one permutation from the trainer's numpy Generator, uses every sample once in
 batches of ``batch_size`` (the last one may be smaller), and for each batch runs forward, backward
-and the optimizer's step (for a Sequential and a minigrad optimizer, inside backward, each layer as
-soon as its gradients are ready; the same numbers as ``optimizer.update(model.params, model.grads)``). Hooks around the loop are callbacks
-(early stopping, checkpoints, progress display, a user's own function); the library itself never
-prints — ``verbose`` only chooses which display callback fit adds.
+and the optimizer's step: ``optimizer.update(model.params, model.grads)``, or for a Sequential and a
+minigrad optimizer the same numbers from inside backward, each layer as soon as its gradients are
+ready. Hooks around the loop are callbacks (early stopping, checkpoints, progress display, a user's
+own function); the library itself never prints — ``verbose`` only chooses which display callback fit adds.
 """
 
 from __future__ import annotations
