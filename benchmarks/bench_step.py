@@ -11,12 +11,17 @@ Then, unless --steps-only, it runs the two other benchmarks, each in a process o
 bench_gradcheck.py (the whole-net gradcheck against the chapter's numerical_gradient) and
 bench_fit.py (one epoch of fit on Fashion-MNIST against bare steps, and its peak memory).
 
-Run: python benchmarks/bench_step.py [--blocks 30] [--steps 20] [--steps-only]
+Each configuration runs in several fresh processes in turn (--processes, default 3), because on a
+shared machine a whole process can land fast or slow (memory placement, neighbours); the table
+shows the medians over processes and the range of the minigrad ratio.
+
+Run: python benchmarks/bench_step.py [--processes 3] [--blocks 20] [--steps 20] [--steps-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import subprocess
 import sys
@@ -149,26 +154,46 @@ def bench(hidden: list[int], batch: int, dtype: type, blocks: int, steps: int) -
     return result
 
 
+def config_name(hidden: list[int]) -> str:
+    return "784-" + "-".join(map(str, hidden)) + "-10" if len(hidden) < 3 else f"784-{hidden[0]}x{len(hidden)}-10"
+
+
+def in_processes(index: int, args: argparse.Namespace) -> list[dict[str, float]]:
+    """bench() of CONFIGS[index] in args.processes fresh processes, one after another: one result each."""
+    command = [sys.executable, __file__, "--config", str(index), "--blocks", str(args.blocks), "--steps", str(args.steps)]
+    return [json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+            for _ in range(args.processes)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=30, help="interleaved timing blocks per configuration")
+    parser.add_argument("--blocks", type=int, default=20, help="interleaved timing blocks per configuration and process")
     parser.add_argument("--steps", type=int, default=20, help="steps per block")
+    parser.add_argument("--processes", type=int, default=3,
+                        help="fresh processes per configuration (the table shows medians and the ratio's range)")
     parser.add_argument("--steps-only", action="store_true", help="skip the gradcheck and fit benchmarks")
+    parser.add_argument("--config", type=int, help=argparse.SUPPRESS)  # one configuration, as JSON (a worker)
     args = parser.parse_args()
+    if args.config is not None:
+        print(json.dumps(bench(*CONFIGS[args.config], args.blocks, args.steps)))
+        return
 
-    print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}, {platform.processor() or ''}")
-    header = f"{'net':<18} {'batch':>5} {'dtype':>7} {'reference ms':>12} {'minigrad ms':>11} {'ratio':>6}"
-    print(header + f" {'book-loop ratio':>15} {'torch ratio':>11}")
-    results = {}
-    for hidden, batch, dtype in CONFIGS:
-        r = bench(hidden, batch, dtype, args.blocks, args.steps)
-        name = "784-" + "-".join(map(str, hidden)) + "-10" if len(hidden) < 3 else f"784-{hidden[0]}x{len(hidden)}-10"
-        torch_ratio = f"{r['torch/ref']:>11.2f}" if "torch" in r else f"{'-':>11}"
+    print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}; "
+          f"medians over {args.processes} processes of {args.blocks} blocks of {args.steps} steps")
+    print(f"{'net':<14} {'batch':>5} {'dtype':>7} {'reference ms':>12} {'minigrad ms':>11} {'ratio':>6} "
+          f"{'(range)':>13} {'book-loop ratio':>15} {'torch ratio':>11}")
+    medians = {}
+    for index, (hidden, batch, dtype) in enumerate(CONFIGS):
+        runs = in_processes(index, args)
+        r = {key: float(np.median([run[key] for run in runs])) for key in runs[0]}
+        ratios = [run["minigrad/ref"] for run in runs]
+        spread = f"({min(ratios):.3f}-{max(ratios):.3f})"
+        torch_ratio = f"{r['torch/ref']:>11.2f}" if "torch/ref" in r else f"{'-':>11}"
         dt = np.dtype(dtype).name
-        print(f"{name:<18} {batch:>5} {dt:>7} {r['reference']:>12.3f} {r['minigrad']:>11.3f} "
-              f"{r['minigrad/ref']:>6.3f} {r['book/ref']:>15.3f} {torch_ratio}", flush=True)
-        results[(name, batch, dt)] = r["minigrad"]
-    f64, f32 = results.get(("784-50-10", 1000, "float64")), results.get(("784-50-10", 1000, "float32"))
+        print(f"{config_name(hidden):<14} {batch:>5} {dt:>7} {r['reference']:>12.3f} {r['minigrad']:>11.3f} "
+              f"{r['minigrad/ref']:>6.3f} {spread:>13} {r['book/ref']:>15.3f} {torch_ratio}", flush=True)
+        medians[(config_name(hidden), batch, dt)] = r["minigrad"]
+    f64, f32 = medians.get(("784-50-10", 1000, "float64")), medians.get(("784-50-10", 1000, "float32"))
     if f64 and f32:
         print(f"float32 speed-up over float64 at batch 1000 (minigrad): {f64 / f32:.2f}x")
     if not args.steps_only:

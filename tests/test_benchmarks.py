@@ -19,8 +19,8 @@ def run(name: str, *args: str) -> str:
 
 
 def test_step_benchmark_checks_minigrad_against_the_hand_fused_step_and_prints_ratios():
-    out = run("bench_step.py", "--blocks", "1", "--steps", "1", "--steps-only")
-    for row in ("784-50-10            100 float64", "784-50-10           1000 float32", "784-100x4-10         128 float32"):
+    out = run("bench_step.py", "--processes", "1", "--blocks", "1", "--steps", "1", "--steps-only")
+    for row in ("784-50-10        100 float64", "784-50-10       1000 float32", "784-100x4-10     128 float32"):
         assert row in out
     assert "float32 speed-up over float64 at batch 1000" in out
 
