@@ -33,6 +33,8 @@ DELTA = 1e-7
 
 def as_numeric(x: ArrayLike, where: str, arg: str) -> np.ndarray:
     """x as an ndarray of a numeric (bool, int or float) dtype, or a TypeError naming `where.arg`."""
+    if type(x) is np.ndarray and x.dtype.kind in "biuf":  # the common case, first
+        return x
     try:
         a = np.asarray(x)
     except (TypeError, ValueError) as e:  # ragged lists and the like

@@ -58,7 +58,7 @@ class Layer:
 
     def _dout(self, dout: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
         """dout as an array, checked to have the output's shape."""
-        d = as_numeric(dout, f"{type(self).__name__}.backward", "dout")
+        d = as_numeric(dout, type(self).__name__ + ".backward", "dout")
         if d.shape != shape:
             raise ValueError(
                 f"{type(self).__name__}.backward: dout must have the output's shape {shape}, got {d.shape}"
@@ -216,7 +216,7 @@ class Affine(Layer):
         if not need_dx:
             return None
         dx = (dout @ W.T).reshape(self.x_shape)
-        return dx if self.x_dtype.kind != "f" or dx.dtype == self.x_dtype else dx.astype(self.x_dtype)
+        return dx if dx.dtype == self.x_dtype or self.x_dtype.kind != "f" else dx.astype(self.x_dtype)
 
 
 class Sigmoid(Layer):

@@ -33,6 +33,8 @@ class Loss(Layer):
 
     def _scale(self, dout: ArrayLike, n: int) -> float:
         """dout / N, checking that dout is a number."""
+        if type(dout) is float:  # the usual 1.0
+            return dout / n
         d = as_numeric(dout, f"{type(self).__name__}.backward", "dout")
         if d.ndim != 0:
             raise ValueError(f"{type(self).__name__}.backward: dout must be a scalar, got shape {d.shape}")
