@@ -30,7 +30,7 @@ def test_softmax_with_loss_backward_matches_numerical_gradient(n, c, seed):
     assert loss.forward(x, one_hot) == pytest.approx(value, rel=1e-15)
     # the two paths round y - 1 differently: agreement to a few ulps of 1/n where y ≈ 1 cancels
     np.testing.assert_allclose(loss.backward(), dx, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(dx, (softmax(x) - one_hot) / n, rtol=1e-12)
+    np.testing.assert_allclose(dx, (softmax(x) - one_hot) / n, rtol=1e-12, atol=1e-15)
 
 
 @given(n=st.integers(1, 6), d=st.integers(1, 4), seed=st.integers(0, 2**16))
