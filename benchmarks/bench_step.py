@@ -12,8 +12,9 @@ bench_gradcheck.py (the whole-net gradcheck against the chapter's numerical_grad
 bench_fit.py (one epoch of fit on Fashion-MNIST against bare steps, and its peak memory).
 
 Each configuration runs in several fresh processes in turn (--processes, default 3), because on a
-shared machine a whole process can land fast or slow (memory placement, neighbours); the table
-shows the medians over processes and the range of the minigrad ratio.
+shared machine a whole process can land fast or slow; the table shows the medians over processes
+and the range of the minigrad ratio. PyTorch runs against the reference in processes of its own:
+in the same process as minigrad, even with pauses, it made the float32 ratios here about 0.2 worse.
 
 Run: python benchmarks/bench_step.py [--processes 3] [--blocks 20] [--steps 20] [--steps-only]
 """
@@ -21,6 +22,7 @@ Run: python benchmarks/bench_step.py [--processes 3] [--blocks 20] [--steps 20] 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import platform
 import subprocess
@@ -110,7 +112,8 @@ def ms_per_step(step: Callable[[], object], steps: int) -> float:
     return (time.perf_counter() - start) / steps * 1e3
 
 
-def bench(hidden: list[int], batch: int, dtype: type, blocks: int, steps: int) -> dict[str, float]:
+def bench(hidden: list[int], batch: int, dtype: type, blocks: int, steps: int, torch: bool = False) -> dict[str, float]:
+    """Per-step ms and ratios to the reference: of minigrad and the book's loop, or (torch=True) of PyTorch."""
     rng = np.random.default_rng(0)
     x = rng.random((batch, 784)).astype(dtype)
     t = rng.integers(0, 10, batch)
@@ -134,11 +137,12 @@ def bench(hidden: list[int], batch: int, dtype: type, blocks: int, steps: int) -
         for params in (net.params, book_net.params):
             np.testing.assert_allclose(params[f"{2 * i}.W"], W, rtol=tol, atol=tol)
             np.testing.assert_allclose(params[f"{2 * i}.b"], b, rtol=tol, atol=tol)
-    torch_step = torch_step_factory(net, x, t)
-
-    contenders = {"reference": lambda: reference_step(Ws, bs, x, t), "minigrad": minigrad_step, "book": book_step}
+    contenders = {"reference": lambda: reference_step(Ws, bs, x, t)}
+    torch_step = torch_step_factory(net, x, t) if torch else None
     if torch_step is not None:
         contenders["torch"] = torch_step
+    elif not torch:
+        contenders.update(minigrad=minigrad_step, book=book_step)
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for block in range(blocks):
         order = list(contenders) if block % 2 == 0 else list(reversed(contenders))
@@ -158,9 +162,10 @@ def config_name(hidden: list[int]) -> str:
     return "784-" + "-".join(map(str, hidden)) + "-10" if len(hidden) < 3 else f"784-{hidden[0]}x{len(hidden)}-10"
 
 
-def in_processes(index: int, args: argparse.Namespace) -> list[dict[str, float]]:
+def in_processes(index: int, args: argparse.Namespace, torch: bool = False) -> list[dict[str, float]]:
     """bench() of CONFIGS[index] in args.processes fresh processes, one after another: one result each."""
     command = [sys.executable, __file__, "--config", str(index), "--blocks", str(args.blocks), "--steps", str(args.steps)]
+    command += ["--torch"] if torch else []
     return [json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
             for _ in range(args.processes)]
 
@@ -173,10 +178,12 @@ def main() -> None:
                         help="fresh processes per configuration (the table shows medians and the ratio's range)")
     parser.add_argument("--steps-only", action="store_true", help="skip the gradcheck and fit benchmarks")
     parser.add_argument("--config", type=int, help=argparse.SUPPRESS)  # one configuration, as JSON (a worker)
+    parser.add_argument("--torch", action="store_true", help=argparse.SUPPRESS)  # the worker times PyTorch
     args = parser.parse_args()
     if args.config is not None:
-        print(json.dumps(bench(*CONFIGS[args.config], args.blocks, args.steps)))
+        print(json.dumps(bench(*CONFIGS[args.config], args.blocks, args.steps, torch=args.torch)))
         return
+    has_torch = importlib.util.find_spec("torch") is not None
 
     print(f"numpy {np.__version__}, Python {platform.python_version()}, {platform.machine()}; "
           f"medians over {args.processes} processes of {args.blocks} blocks of {args.steps} steps")
@@ -186,6 +193,10 @@ def main() -> None:
     for index, (hidden, batch, dtype) in enumerate(CONFIGS):
         runs = in_processes(index, args)
         r = {key: float(np.median([run[key] for run in runs])) for key in runs[0]}
+        if has_torch:  # in processes of its own: PyTorch's threads in the same process slow numpy down
+            torch_ratios = [run["torch/ref"] for run in in_processes(index, args, torch=True) if "torch/ref" in run]
+            if torch_ratios:
+                r["torch/ref"] = float(np.median(torch_ratios))
         ratios = [run["minigrad/ref"] for run in runs]
         spread = f"({min(ratios):.3f}-{max(ratios):.3f})"
         torch_ratio = f"{r['torch/ref']:>11.2f}" if "torch/ref" in r else f"{'-':>11}"
