@@ -118,6 +118,19 @@ def test_fit_is_exactly_the_hand_written_loop_of_the_same_pieces():
     assert all(np.array_equal(net.params[k], by_hand.params[k]) for k in net.params)
 
 
+def test_any_object_with_update_trains_like_a_minigrad_optimizer_stepping_inside_backward():
+    class PlainSGD:  # no begin_step/apply: fit calls update(params, grads) after backward
+        def update(self, params, grads):
+            for key, p in params.items():
+                p -= 0.1 * grads[key]
+
+    x, t = blobs(n=50)
+    plain, eager = small_net(seed=2), small_net(seed=2)
+    fit(plain, x, t, optimizer=PlainSGD(), epochs=2, batch_size=16, rng=5, verbose=0)
+    fit(eager, x, t, optimizer=SGD(lr=0.1), epochs=2, batch_size=16, rng=5, verbose=0)
+    assert all(np.array_equal(plain.params[k], eager.params[k]) for k in plain.params)
+
+
 def test_history_reports_the_batch_weighted_mean_and_validation_on_end_of_epoch_weights():
     x, t = blobs(n=90)
     xv, tv = blobs(n=40, seed=1)
