@@ -210,14 +210,8 @@ class Momentum(Optimizer):
         p += v
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """v ← momentum·v − lr·g;  W ← W + momentum·v − lr·g (Nesterov's momentum, Bengio et al. 2012)."""
-
-    slots = ("v",)
-    checks = {"lr": _non_negative, "momentum": _unit, "weight_decay": _non_negative}
-
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9, weight_decay: float = 0.0) -> None:
-        super().__init__(lr=lr, momentum=momentum, weight_decay=weight_decay)
 
     def _step(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
         v, buf = self._slot("v", key, p), self._buffer(key, p)
