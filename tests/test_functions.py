@@ -87,6 +87,17 @@ def test_softmax_rows_sum_to_one_and_match_log_softmax(x):
     np.testing.assert_allclose(np.exp(log_softmax(x)), y, rtol=1e-9, atol=1e-300)
 
 
+def _row_by_row(f, x):
+    return np.array([f(row) for row in x.reshape(-1, x.shape[-1])]).reshape(x.shape)
+
+
+def test_softmax_and_log_softmax_agree_for_any_memory_layout_of_their_input():
+    x = np.random.default_rng(0).standard_normal((4, 7, 5)) * 30
+    for view in (x, x[0], np.asfortranarray(x[0]), x[:, 2, :], x[1, :, ::2], x.transpose(1, 0, 2)):
+        for f in (softmax, log_softmax):
+            np.testing.assert_allclose(f(view), _row_by_row(f, view), rtol=1e-15, atol=0)
+
+
 def test_softmax_cross_entropy_is_exact_from_logits_where_probabilities_underflow():
     x = np.array([[1000.0, 0.0, -1000.0]])
     assert softmax_cross_entropy(x, np.array([0])) == 0.0
