@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -139,12 +140,24 @@ def binary_batch_size(y: np.ndarray) -> int:
     return y.shape[0] if y.ndim else 1
 
 
+@functools.lru_cache(maxsize=8)
+def _arange(n: int) -> np.ndarray:
+    """np.arange(n), cached read-only: training meets the same batch size step after step."""
+    rows = np.arange(n)
+    rows.flags.writeable = False
+    return rows
+
+
+def target_index(t: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The index that picks, for integer labels t, entry t out of the last axis of scores shaped t.shape + (C,)."""
+    if t.ndim == 1:  # a batch of labels, the usual case: its row numbers are cached
+        return _arange(t.shape[0]), t
+    return (*np.indices(t.shape, sparse=True), t)
+
+
 def _target_sum(a: np.ndarray, t: np.ndarray) -> Any:
     """Σ_n Σ_k t_nk a_nk for target rows t of a's shape, or Σ_n a_n,t_n for integer labels t."""
-    if t.shape == a.shape:
-        return (t * a).sum()
-    rows = a.reshape(-1, a.shape[-1])
-    return rows[np.arange(rows.shape[0]), t.reshape(-1)].sum()
+    return (t * a).sum() if t.shape == a.shape else a[target_index(t)].sum()
 
 
 def nll_loss(log_p: np.ndarray, t: np.ndarray) -> float:

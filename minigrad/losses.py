@@ -16,6 +16,7 @@ from .functions import (
     sigmoid,
     sigmoid_binary_cross_entropy,
     softmax_with_cross_entropy,
+    target_index,
 )
 from .layers import Layer
 
@@ -73,8 +74,7 @@ class SoftmaxWithLoss(Loss):
         if t.shape == y.shape:  # target rows, which need not sum to 1: d/dx = y Σ_k t_k - t
             return (y * t.sum(axis=-1, keepdims=True) - t) * scale
         dx = y * scale
-        rows = dx.reshape(-1, y.shape[-1])
-        rows[np.arange(rows.shape[0]), t.reshape(-1)] -= scale
+        dx[target_index(t)] -= scale
         return dx
 
 

@@ -105,6 +105,15 @@ def test_softmax_cross_entropy_is_exact_from_logits_where_probabilities_underflo
     assert softmax_cross_entropy(np.log(Y_FOR_2[[0, 2]]), 1) == pytest.approx(-np.log(0.6 / 0.7), rel=1e-12)
 
 
+def test_softmax_cross_entropy_picks_labels_on_any_leading_shape():
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((3, 4, 5)), rng.integers(0, 5, (3, 4))
+    per_position = [-log_softmax(x[i, j])[t[i, j]] for i in range(3) for j in range(4)]
+    assert softmax_cross_entropy(x, t) == pytest.approx(sum(per_position) / 3, rel=1e-14)  # divided by N = 3
+    assert softmax_cross_entropy(x[0, 0], t[0, 0]) == pytest.approx(per_position[0], rel=1e-14)
+    assert softmax_cross_entropy(x[0], t[0]) == pytest.approx(sum(per_position[:4]) / 4, rel=1e-14)
+
+
 def test_binary_cross_entropy_from_logits_matches_probabilities_and_is_stable():
     x = np.array([-3.0, -0.5, 0.0, 2.0])
     t = np.array([0.0, 1.0, 1.0, 0.0])
