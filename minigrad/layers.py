@@ -194,7 +194,10 @@ class Affine(Layer):
         self.x = x
         y = x @ W
         y += b
-        return y if len(self.x_shape) > 1 else y[0]
+        if len(self.x_shape) == 1:
+            y = y[0]
+        self.y_shape = y.shape
+        return y
 
     @staticmethod
     def _rows(x: np.ndarray, features: int) -> np.ndarray:
@@ -209,13 +212,16 @@ class Affine(Layer):
     def backward(self, dout: ArrayLike, need_dx: bool = True) -> np.ndarray | None:
         """dW = xᵀ·dout, db = Σ_N dout, and dx = dout·Wᵀ in x's shape (None when need_dx is False)."""
         x, W = self._cache(self.x), self.params["W"]
-        out_shape = self.x_shape[:1] + W.shape[1:] if len(self.x_shape) > 1 else W.shape[1:]
-        dout = self._dout(dout, out_shape).reshape(-1, W.shape[1])
+        dout = self._dout(dout, self.y_shape)
+        if dout.ndim == 1:  # one sample
+            dout = dout.reshape(1, -1)
         self.grads["W"] = x.T @ dout
         self.grads["b"] = dout.sum(axis=0)
         if not need_dx:
             return None
-        dx = (dout @ W.T).reshape(self.x_shape)
+        dx = dout @ W.T
+        if dx.shape != self.x_shape:
+            dx = dx.reshape(self.x_shape)
         return dx if dx.dtype == self.x_dtype or self.x_dtype.kind != "f" else dx.astype(self.x_dtype)
 
 
