@@ -50,6 +50,8 @@ class Sequential(Layer):
         self.layers = tuple(layers)
         self.last_layer = loss
         self._mode: str | None = None  # "output" after forward(x), "loss" after forward(x, t)
+        self.scores: Any = None
+        """The chain's output from the latest forward: with targets, what the loss scored (fit's accuracy reads it)."""
         self._prefixed = [(f"{i}.", layer) for i, layer in enumerate(layers)]
         if loss is not None:
             self._prefixed.append(("loss.", loss))
@@ -70,6 +72,7 @@ class Sequential(Layer):
     def forward(self, x: ArrayLike, t: ArrayLike | None = None) -> Any:
         for layer in self.layers:
             x = layer.forward(x)
+        self.scores = x
         if t is None:
             self._mode = "output"
             return x
@@ -88,7 +91,8 @@ class Sequential(Layer):
         parameters are updated as soon as that layer's grads are filled, while both are still in
         cache. The numbers are exactly those of optimizer.update(net.params, net.grads) after
         backward, which is what it does instead when layers share parameter memory, so that no
-        layer backpropagates through weights that have already moved.
+        layer backpropagates through weights that have already moved. If a layer's backward raises,
+        the layers after it in the chain have already taken their step.
         """
         if self._mode is None:
             raise RuntimeError("Sequential.backward called before forward")

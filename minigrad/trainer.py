@@ -415,10 +415,9 @@ class Trainer:
         """One pass over (x, t), in a fresh random order when shuffling, stepping the optimizer per batch; the epoch's logs."""
         model, optimizer, n = self.model, self.optimizer, len(x)
         params = model.params
-        fast = isinstance(model, Sequential)
-        loss_layer = model.last_layer if fast else None
-        # a minigrad optimizer steps inside backward, layer by layer; the loss's own parameters, if any, after it
-        eager = fast and isinstance(optimizer, Optimizer)
+        sequential = isinstance(model, Sequential)
+        # a Sequential with a minigrad optimizer steps inside backward, each layer as soon as its grads are filled
+        eager = sequential and isinstance(optimizer, Optimizer)
         order = self.rng.permutation(n) if shuffle else None
         loss_sum = 0.0
         for b, start in enumerate(range(0, n, batch_size)):
@@ -428,27 +427,19 @@ class Trainer:
             else:  # fancy indexing measured faster here than np.take into reused buffers
                 idx = order[start : start + batch_size]
                 xb, tb = x[idx], t[idx]
-            if fast:
-                y = model.forward(xb)
-                loss = loss_layer.forward(y, tb)
-                if not math.isfinite(loss):
-                    raise self._nonfinite(loss, b, xb)
-                dout = loss_layer.backward(1.0)
-                if eager:
-                    model.backward(dout, need_dx=False, optimizer=optimizer)  # no dx for the data
-                    if loss_layer.params:
-                        optimizer.apply(loss_layer.params, loss_layer.grads, "loss.")
-                else:
-                    model.backward(dout, need_dx=False)
-                    optimizer.update(params, model.grads)
-                if scorer is not None:
-                    scorer.record(y, start, idx)
+            loss = model.loss(xb, tb)
+            if not math.isfinite(loss):
+                raise self._nonfinite(loss, b, xb)
+            if eager:
+                model.backward(need_dx=False, optimizer=optimizer)  # no dx for the data
             else:
-                loss = model.loss(xb, tb)
-                if not math.isfinite(loss):
-                    raise self._nonfinite(loss, b, xb)
-                model.backward()
+                if sequential:
+                    model.backward(need_dx=False)
+                else:
+                    model.backward()
                 optimizer.update(params, model.grads)
+            if scorer is not None:
+                scorer.record(model.scores, start, idx)
             size = len(xb)
             loss_sum += loss * size
             for hook in on_batch_end:
@@ -473,10 +464,10 @@ class Trainer:
         loss_sum = 0.0
         for start in range(0, n, batch_size):
             idx = slice(start, start + batch_size)
-            y = model.forward(x[idx])
-            loss_sum += model.last_layer.forward(y, t[idx]) * len(y)
+            tb = t[idx]
+            loss_sum += model.loss(x[idx], tb) * len(tb)
             if scorer.kind is not None:
-                scorer.record(y, start, idx)
+                scorer.record(model.scores, start, idx)
         result = {"loss": loss_sum / n}
         if scorer.kind is not None:
             result["accuracy"] = scorer.accuracy(None)

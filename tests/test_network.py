@@ -135,8 +135,10 @@ def test_sequential_params_are_the_layers_arrays_and_grads_follow_backward():
     rng = np.random.default_rng(0)
     net = small_net(rng)
     assert net.params["0.W"] is net[0].params["W"]
-    net.gradient(rng.standard_normal((2, 4)), np.array([0, 1]))
+    x = rng.standard_normal((2, 4))
+    net.gradient(x, np.array([0, 1]))
     assert net.grads["2.b"] is net[2].grads["b"]
+    np.testing.assert_array_equal(net.scores, net.predict(x))  # what the loss scored, kept for fit's accuracy
 
 
 def test_sequential_as_a_layer_backpropagates_dout():

@@ -10,6 +10,7 @@ import pytest
 
 from minigrad import Affine, Layer, MultiLayerNet, ReLU, Sequential, SoftmaxWithLoss, TwoLayerNet
 from minigrad.datasets import load_digits
+from minigrad.gradcheck import gradcheck
 from minigrad.optimizers import SGD, Adam, Momentum
 from minigrad.serialization import load_model
 from minigrad.trainer import (
@@ -115,6 +116,38 @@ def test_fit_is_exactly_the_hand_written_loop_of_the_same_pieces():
         for start in range(0, len(x), 16):
             idx = order[start : start + 16]
             optimizer.update(by_hand.params, by_hand.gradient(x[idx], t[idx]))
+    assert all(np.array_equal(net.params[k], by_hand.params[k]) for k in net.params)
+
+
+class TemperatureLoss(SoftmaxWithLoss):
+    """Softmax cross entropy of x / T with a learnable temperature T: a loss with a parameter of its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.params, self.grads = {"T": np.array([2.0])}, {"T": np.zeros(1)}
+
+    def forward(self, x, t):
+        self.x = x
+        return super().forward(x / self.params["T"], t)
+
+    def backward(self, dout=1.0):
+        dz, T = super().backward(dout), self.params["T"]
+        self.grads["T"] = np.array([-(dz * self.x).sum() / T[0] ** 2])
+        return dz / T
+
+
+def test_fit_trains_a_loss_with_parameters_of_its_own_exactly_like_the_hand_written_loop():
+    x, t = blobs(n=50)
+    assert gradcheck(TemperatureLoss(), x[:5], t[:5])
+    net, by_hand = (Sequential(*small_net(seed=1).layers, loss=TemperatureLoss()) for _ in range(2))
+    fit(net, x, t, optimizer=Momentum(lr=0.05), epochs=2, batch_size=16, rng=5, verbose=0)
+    optimizer, rng = Momentum(lr=0.05), np.random.default_rng(5)
+    for _ in range(2):
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), 16):
+            idx = order[start : start + 16]
+            optimizer.update(by_hand.params, by_hand.gradient(x[idx], t[idx]))
+    assert net.params["loss.T"][0] != 2.0
     assert all(np.array_equal(net.params[k], by_hand.params[k]) for k in net.params)
 
 
