@@ -81,7 +81,7 @@ def main() -> None:
     import numpy as np
 
     import minigrad
-    from bench_step import CONFIGS, LR, reference_step, config_name
+    from bench_step import CONFIGS, LR, assert_same_step, config_name, reference_step, reference_weights
 
     with tempfile.TemporaryDirectory() as tmp:
         old = import_revision(args.rev, Path(tmp))
@@ -105,7 +105,7 @@ def main() -> None:
                 return step
 
             first = minigrad.MultiLayerNet(784, hidden, 10, rng=1, dtype=dtype)
-            weights = [[first.params[f"{i}.{p}"].copy() for i in range(0, len(first), 2)] for p in "Wb"]
+            weights = reference_weights(first)
             copies = [[[a.copy() for a in group] for group in weights] for _ in range(INSTANCES)]
             turn = iter(range(sys.maxsize))
 
@@ -118,10 +118,7 @@ def main() -> None:
                 net.backward(need_dx=False, optimizer=package.optimizers.SGD(lr=LR))
                 expected = [[a.copy() for a in group] for group in weights]
                 reference_step(*expected, x, t)
-                for i, (W, b) in enumerate(zip(*expected)):
-                    tol = 1e-12 if dtype == np.float64 else 1e-5
-                    np.testing.assert_allclose(net.params[f"{2 * i}.W"], W, rtol=tol, atol=tol)
-                    np.testing.assert_allclose(net.params[f"{2 * i}.b"], b, rtol=tol, atol=tol)
+                assert_same_step(net.params, *expected)
 
             steps = args.steps if batch < 1000 else args.steps // 10
             mean = race({"reference": reference, "old": contender(old), "new": contender(minigrad)}, steps)

@@ -81,6 +81,20 @@ def reference_step(Ws: list[np.ndarray], bs: list[np.ndarray], x: np.ndarray, t:
     return loss
 
 
+def reference_weights(net: MultiLayerNet) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Copies of a net's weights and biases, layer by layer, for reference_step."""
+    return ([net.params[f"{i}.W"].copy() for i in range(0, len(net), 2)],
+            [net.params[f"{i}.b"].copy() for i in range(0, len(net), 2)])
+
+
+def assert_same_step(params: dict[str, np.ndarray], Ws: list[np.ndarray], bs: list[np.ndarray]) -> None:
+    """A minigrad net's params equal the reference's weights after the same step (to the dtype's rounding)."""
+    tol = 1e-12 if Ws[0].dtype == np.float64 else 1e-5
+    for i, (W, b) in enumerate(zip(Ws, bs)):
+        np.testing.assert_allclose(params[f"{2 * i}.W"], W, rtol=tol, atol=tol)
+        np.testing.assert_allclose(params[f"{2 * i}.b"], b, rtol=tol, atol=tol)
+
+
 def torch_step_factory(net: MultiLayerNet, x: np.ndarray, t: np.ndarray) -> Callable[[], None] | None:
     """The same step in PyTorch eager (CPU), or None when PyTorch is not installed."""
     try:
@@ -119,8 +133,7 @@ def bench(hidden: list[int], batch: int, dtype: type, blocks: int, steps: int, t
     t = rng.integers(0, 10, batch)
     net, book_net = (MultiLayerNet(784, hidden, 10, rng=1, dtype=dtype) for _ in range(2))
     optimizer, book_optimizer = SGD(lr=LR), SGD(lr=LR)
-    Ws = [net.params[f"{i}.W"].copy() for i in range(0, len(net), 2)]
-    bs = [net.params[f"{i}.b"].copy() for i in range(0, len(net), 2)]
+    Ws, bs = reference_weights(net)
 
     def minigrad_step() -> None:  # the step fit takes: each layer is updated inside backward
         net.loss(x, t)
@@ -132,11 +145,8 @@ def bench(hidden: list[int], batch: int, dtype: type, blocks: int, steps: int, t
     minigrad_step()
     book_step()
     reference_step(Ws, bs, x, t)
-    tol = 1e-12 if dtype == np.float64 else 1e-5
-    for i, (W, b) in enumerate(zip(Ws, bs)):  # the same math: the same weights after one step
-        for params in (net.params, book_net.params):
-            np.testing.assert_allclose(params[f"{2 * i}.W"], W, rtol=tol, atol=tol)
-            np.testing.assert_allclose(params[f"{2 * i}.b"], b, rtol=tol, atol=tol)
+    for params in (net.params, book_net.params):  # the same math: the same weights after one step
+        assert_same_step(params, Ws, bs)
     contenders = {"reference": lambda: reference_step(Ws, bs, x, t)}
     torch_step = torch_step_factory(net, x, t) if torch else None
     if torch_step is not None:

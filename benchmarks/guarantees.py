@@ -31,7 +31,7 @@ def main() -> None:
 
     import numpy as np
 
-    from bench_step import CONFIGS, LR, config_name, reference_step
+    from bench_step import CONFIGS, LR, assert_same_step, config_name, reference_step, reference_weights
     from minigrad import Affine, MultiLayerNet, ReLU, Sequential, SoftmaxWithLoss
     from minigrad.optimizers import SGD
 
@@ -103,15 +103,12 @@ def main() -> None:
                 net.loss(x, t)
                 net.backward(need_dx=False, optimizer=optimizer)
             step()  # each variant must still take the reference's step
-            weights = [[base.params[f"{i}.{p}"].copy() for i in range(0, len(base), 2)] for p in "Wb"]
+            weights = reference_weights(base)
             reference_step(*weights, x, t)
-            tol = 1e-12 if dtype == np.float64 else 1e-5
-            for i, (W, b) in enumerate(zip(*weights)):
-                np.testing.assert_allclose(net.params[f"{2 * i}.W"], W, rtol=tol, atol=tol)
-                np.testing.assert_allclose(net.params[f"{2 * i}.b"], b, rtol=tol, atol=tol)
+            assert_same_step(net.params, *weights)
             return step
 
-        weights = [[base.params[f"{i}.{p}"].copy() for i in range(0, len(base), 2)] for p in "Wb"]
+        weights = reference_weights(base)
         contenders = {"reference": lambda: reference_step(*weights, x, t)}
         contenders.update({name: build(*flags) for name, flags in variants.items()})
         mean = race(contenders, args.steps if batch < 1000 else args.steps // 10)
