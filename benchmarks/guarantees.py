@@ -17,7 +17,8 @@ Run: python benchmarks/guarantees.py [--configs 0 1 4 5] [--steps 2000]
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ab_step import race, single_threaded_blas
 
