@@ -40,3 +40,18 @@ def test_fit_benchmark_prints_the_trainer_overhead_and_peak_memory():
         pytest.skip("Fashion-MNIST is not installed here (CI installs Debian's dataset-fashion-mnist)")
     out = run("bench_fit.py", "--repeats", "1")
     assert "trainer overhead over bare steps" in out and "peak memory allocated during a fit epoch" in out
+
+
+def test_guarantees_benchmark_prints_each_variant_after_checking_it_takes_the_reference_step():
+    out = run("guarantees.py", "--configs", "0", "--steps", "10")
+    assert "- readable grads" in out and "all three dropped" in out
+    assert "784-50-10        100 float64" in out
+
+
+def test_ab_benchmark_compares_the_working_tree_with_a_git_revision():
+    repo = BENCHMARKS.parent
+    inside = subprocess.run(["git", "rev-parse", "--verify", "HEAD"], cwd=repo, capture_output=True)
+    if inside.returncode != 0:
+        pytest.skip("not a git checkout: ab_step.py exports its other revision with git archive")
+    out = run("ab_step.py", "--configs", "1", "--steps", "10")
+    assert "784-50-10        100 float32" in out and "change" in out
