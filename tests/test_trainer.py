@@ -106,16 +106,21 @@ def test_the_same_seed_gives_the_same_weights_and_history_bit_for_bit():
     assert not np.array_equal(other.params["0.W"], a.params["0.W"])
 
 
+def train_by_hand(net, x, t, optimizer, epochs=2, batch_size=16, seed=5):
+    """The chapter's loop over fit's batches: a seeded permutation per epoch, then update(params, gradient)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for start in range(0, len(x), batch_size):
+            idx = order[start : start + batch_size]
+            optimizer.update(net.params, net.gradient(x[idx], t[idx]))
+
+
 def test_fit_is_exactly_the_hand_written_loop_of_the_same_pieces():
     x, t = blobs(n=50)
     net, by_hand = small_net(seed=1), small_net(seed=1)
     fit(net, x, t, optimizer=Adam(lr=0.01), epochs=2, batch_size=16, rng=5, verbose=0)
-    optimizer, rng = Adam(lr=0.01), np.random.default_rng(5)
-    for _ in range(2):
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), 16):
-            idx = order[start : start + 16]
-            optimizer.update(by_hand.params, by_hand.gradient(x[idx], t[idx]))
+    train_by_hand(by_hand, x, t, Adam(lr=0.01))
     assert all(np.array_equal(net.params[k], by_hand.params[k]) for k in net.params)
 
 
@@ -141,12 +146,7 @@ def test_fit_trains_a_loss_with_parameters_of_its_own_exactly_like_the_hand_writ
     assert gradcheck(TemperatureLoss(), x[:5], t[:5])
     net, by_hand = (Sequential(*small_net(seed=1).layers, loss=TemperatureLoss()) for _ in range(2))
     fit(net, x, t, optimizer=Momentum(lr=0.05), epochs=2, batch_size=16, rng=5, verbose=0)
-    optimizer, rng = Momentum(lr=0.05), np.random.default_rng(5)
-    for _ in range(2):
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), 16):
-            idx = order[start : start + 16]
-            optimizer.update(by_hand.params, by_hand.gradient(x[idx], t[idx]))
+    train_by_hand(by_hand, x, t, Momentum(lr=0.05))
     assert net.params["loss.T"][0] != 2.0
     assert all(np.array_equal(net.params[k], by_hand.params[k]) for k in net.params)
 
