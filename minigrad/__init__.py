@@ -5,7 +5,7 @@ The gradient checker is ``minigrad.gradcheck.gradcheck`` (the module keeps its n
 """
 
 from .gradcheck import GradcheckError, GradcheckResult
-from .layers import Affine, AddLayer, Layer, MulLayer, ReLU, Sigmoid, Tanh
+from .layers import Affine, AddLayer, Convolution, Layer, MulLayer, Pooling, ReLU, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .models import MultiLayerNet, TwoLayerNet
 from .network import Graph, Sequential
@@ -23,6 +23,8 @@ __all__ = [
     "Sigmoid",
     "ReLU",
     "Tanh",
+    "Convolution",
+    "Pooling",
     "Loss",
     "SoftmaxWithLoss",
     "SigmoidWithLoss",

@@ -274,3 +274,9 @@ class ReLU(Layer):
     def backward(self, dout: ArrayLike) -> np.ndarray:
         mask = self._cache(self.mask)
         return self._dout(dout, mask.shape) * mask
+
+
+# Convolution and pooling live in conv.py (a concept of their own); imported last, as conv.py builds on Layer.
+from .conv import Convolution, Pooling  # noqa: E402
+
+__all__ += ["Convolution", "Pooling"]

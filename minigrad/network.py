@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import numerical
-from .layers import Affine, Layer
+from .layers import Affine, Convolution, Layer
 
 __all__ = ["Sequential", "Graph"]
 
@@ -85,7 +85,7 @@ class Sequential(Layer):
         """dx from dout (after forward(x)), or from the loss (after loss(x, t); dout defaults to 1).
 
         With need_dx=False the gradient of the chain's input is not wanted (training): a first
-        Affine then skips its largest product, dout·Wᵀ, and None is returned.
+        Affine or Convolution then skips its input gradient (dout·Wᵀ, and col2im), and None is returned.
 
         With an optimizer (a minigrad Optimizer), backward also takes its step: each layer's
         parameters are updated as soon as that layer's grads are filled, while both are still in
@@ -108,7 +108,7 @@ class Sequential(Layer):
             raise ValueError("Sequential.backward: dout is required after forward(x) without targets")
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
-            if i == 0 and not need_dx and isinstance(layer, Affine):
+            if i == 0 and not need_dx and isinstance(layer, (Affine, Convolution)):
                 dout = layer.backward(dout, need_dx=False)
             else:
                 dout = layer.backward(dout)

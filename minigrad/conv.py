@@ -1,0 +1,200 @@
+"""Convolution and pooling (the book's chapter 7): im2col/col2im, Convolution, Pooling.
+
+Layout, in one place: ``im2col`` lays the patches out as columns, channel and kernel offset first
+and the batch last, (C·FH·FW, N·OH·OW), the transpose of the book's ``col``. A convolution is then
+one GEMM, ``W.reshape(FN, -1) @ col`` -> (FN, N·OH·OW), whose rows are contiguous; its result is
+returned as the (N, FN, OH, OW) view of that channel-major memory, so no transpose is copied in
+forward, and ``dout`` that arrives in the same layout (from ReLU and Pooling, which keep their
+input's layout) is reshaped back to (FN, N·OH·OW) without a copy in backward. Only numpy functions
+that CuPy also has are used (``sliding_window_view``, ``pad``, ``reshape``, ``transpose``, ``@``).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike
+
+from .functions import as_numeric
+from .layers import Layer
+
+__all__ = ["im2col", "col2im", "conv_output_size", "Convolution", "Pooling"]
+
+
+def conv_output_size(size: int, filter_size: int, stride: int = 1, pad: int = 0) -> int:
+    """(size + 2·pad − filter_size) // stride + 1: the output height (or width) of a convolution or pooling."""
+    return (size + 2 * pad - filter_size) // stride + 1
+
+
+def im2col(x: np.ndarray, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """x (N, C, H, W) -> col (C·FH·FW, N·OH·OW): column n·OH·OW + i·OW + j holds the patch under output (n, i, j)."""
+    N, C, H, W = x.shape
+    if pad:
+        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    windows = sliding_window_view(x, (filter_h, filter_w), axis=(2, 3))[:, :, ::stride, ::stride]
+    # (N, C, OH, OW, FH, FW) -> (C, FH, FW, N, OH, OW): the copy reads rows of OW pixels
+    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(C * filter_h * filter_w, -1)
+
+
+def col2im(
+    col: np.ndarray, x_shape: tuple[int, ...], filter_h: int, filter_w: int, stride: int = 1, pad: int = 0
+) -> np.ndarray:
+    """col (C·FH·FW, N·OH·OW) -> x (N, C, H, W): each patch added back where im2col took it (overlaps sum)."""
+    N, C, H, W = x_shape
+    OH, OW = conv_output_size(H, filter_h, stride, pad), conv_output_size(W, filter_w, stride, pad)
+    col = col.reshape(C, filter_h, filter_w, N, OH, OW)
+    img = np.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=col.dtype)
+    for i in range(filter_h):  # a loop over kernel offsets, each adding one strided slice
+        for j in range(filter_w):
+            img[:, :, i : i + stride * OH : stride, j : j + stride * OW : stride] += col[:, i, j]
+    return img[:, :, pad : pad + H, pad : pad + W].transpose(1, 0, 2, 3)
+
+
+def _count(value: Any, where: str, arg: str, least: int) -> int:
+    """value as an int >= least, or a TypeError/ValueError naming where.arg."""
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{where}: {arg} must be an integer, got {type(value).__name__} {value!r}") from None
+    if n < least:
+        raise ValueError(f"{where}: {arg} must be an integer >= {least}, got {n}")
+    return n
+
+
+def _images(x: ArrayLike, where: str, channels: int | None = None) -> np.ndarray:
+    """x as a 4-D array (N, C, H, W), checked to have `channels` channels when given."""
+    x = as_numeric(x, where, "x")
+    if x.ndim != 4 or (channels is not None and x.shape[1] != channels):
+        c = "C" if channels is None else f"C={channels}"
+        raise ValueError(f"{where}: x must have shape (N, {c}, H, W), got {x.shape}")
+    return x
+
+
+def _check_fits(where: str, x_shape: tuple[int, ...], fh: int, fw: int, pad: int) -> None:
+    """A ValueError unless a (fh, fw) window fits in the padded image at least once."""
+    h, w = x_shape[2] + 2 * pad, x_shape[3] + 2 * pad
+    if h < fh or w < fw:
+        raise ValueError(
+            f"{where}: x of shape {x_shape} padded by {pad} is {h}x{w}, smaller than the {fh}x{fw} window"
+        )
+
+
+class Convolution(Layer):
+    """y = W ⋆ x + b: x (N, C, H, W), W (FN, C, FH, FW), b (FN,) -> y (N, FN, OH, OW), OH = (H + 2·pad − FH) // stride + 1.
+
+    It computes in W's dtype (x is cast to it; dx comes back in x's dtype), as one GEMM over im2col's columns.
+    """
+
+    def __init__(self, W: ArrayLike, b: ArrayLike, stride: int = 1, pad: int = 0) -> None:
+        super().__init__()
+        W = as_numeric(W, "Convolution", "W")
+        b = as_numeric(b, "Convolution", "b")
+        if W.dtype.kind != "f":
+            W = W.astype(np.float64)
+        if W.ndim != 4:
+            raise ValueError(f"Convolution: W must have shape (FN, C, FH, FW), got {W.shape}")
+        if b.shape != W.shape[:1]:
+            raise ValueError(f"Convolution: b must have shape ({W.shape[0]},) to match W {W.shape}, got {b.shape}")
+        if b.dtype != W.dtype:
+            b = b.astype(W.dtype)
+        self.stride = _count(stride, "Convolution", "stride", 1)
+        self.pad = _count(pad, "Convolution", "pad", 0)
+        self.params = {"W": W, "b": b}
+        self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
+        self.col: np.ndarray | None = None
+
+    def forward(self, x: ArrayLike) -> np.ndarray:
+        W, b = self.params["W"], self.params["b"]
+        FN, C, FH, FW = W.shape
+        x = _images(x, "Convolution.forward", C)
+        _check_fits("Convolution.forward", x.shape, FH, FW, self.pad)
+        self.x_shape, self.x_dtype = x.shape, x.dtype
+        if x.dtype != W.dtype:
+            x = x.astype(W.dtype)
+        N, OH, OW = x.shape[0], conv_output_size(x.shape[2], FH, self.stride, self.pad), conv_output_size(x.shape[3], FW, self.stride, self.pad)
+        self.col = im2col(x, FH, FW, self.stride, self.pad)
+        y = W.reshape(FN, -1) @ self.col  # (FN, N·OH·OW)
+        y += b[:, None]
+        self.y_shape = (N, FN, OH, OW)
+        return y.reshape(FN, N, OH, OW).transpose(1, 0, 2, 3)  # channel-major memory, seen as (N, FN, OH, OW)
+
+    def backward(self, dout: ArrayLike, need_dx: bool = True) -> np.ndarray | None:
+        """dW = dout·colᵀ, db = Σ dout over N, OH, OW, and dx = col2im(Wᵀ·dout) (None when need_dx is False)."""
+        col, W = self._cache(self.col), self.params["W"]
+        FN, C, FH, FW = W.shape
+        dout = self._dout(dout, self.y_shape).astype(W.dtype, copy=False)
+        d = dout.transpose(1, 0, 2, 3).reshape(FN, -1)  # (FN, N·OH·OW): a view when dout is channel-major
+        self.grads["W"] = (d @ col.T).reshape(W.shape)
+        self.grads["b"] = d.sum(axis=1)
+        if not need_dx:
+            return None
+        dx = col2im(W.reshape(FN, -1).T @ d, self.x_shape, FH, FW, self.stride, self.pad)
+        return dx if dx.dtype == self.x_dtype or self.x_dtype.kind != "f" else dx.astype(self.x_dtype)
+
+    def __repr__(self) -> str:
+        return f"Convolution(W={self.params['W'].shape}, b={self.params['b'].shape}, stride={self.stride}, pad={self.pad})"
+
+
+class Pooling(Layer):
+    """y = max over each pool_h×pool_w window of x (N, C, H, W), per channel -> (N, C, OH, OW); padding never wins.
+
+    The gradient of a window goes to one maximal element: at a tie, the first in row-major order
+    within the window. Overlapping windows (stride < pool size) add up their gradients.
+    """
+
+    def __init__(self, pool_h: int, pool_w: int, stride: int = 1, pad: int = 0) -> None:
+        super().__init__()
+        self.pool_h = _count(pool_h, "Pooling", "pool_h", 1)
+        self.pool_w = _count(pool_w, "Pooling", "pool_w", 1)
+        self.stride = _count(stride, "Pooling", "stride", 1)
+        self.pad = _count(pad, "Pooling", "pad", 0)
+        if self.pad > min(self.pool_h, self.pool_w) // 2:
+            raise ValueError(
+                f"Pooling: pad must be at most half the pool size ({min(self.pool_h, self.pool_w) // 2} for a "
+                f"{self.pool_h}x{self.pool_w} pool), so that every window holds a real element; got {self.pad}"
+            )
+        self.x: np.ndarray | None = None
+
+    def _windows(self, x: np.ndarray) -> list[np.ndarray]:
+        """One strided view (N, C, OH, OW) per offset in the window, in row-major order."""
+        s, (OH, OW) = self.stride, self.y_shape[2:]
+        return [x[:, :, i : i + s * OH : s, j : j + s * OW : s] for i in range(self.pool_h) for j in range(self.pool_w)]
+
+    def forward(self, x: ArrayLike) -> np.ndarray:
+        x = _images(x, "Pooling.forward")
+        _check_fits("Pooling.forward", x.shape, self.pool_h, self.pool_w, self.pad)
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
+        self.x_shape = x.shape
+        if self.pad:  # -inf padding: it never wins a max
+            p = self.pad
+            x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
+        N, C, H, W = self.x_shape
+        self.y_shape = (N, C, conv_output_size(H, self.pool_h, self.stride, self.pad),
+                        conv_output_size(W, self.pool_w, self.stride, self.pad))
+        first, *rest = self._windows(x)
+        y = first.copy()
+        for window in rest:  # a loop over the pool_h·pool_w offsets, each a strided view of the batch
+            np.maximum(y, window, out=y)
+        self.x, self.y = x, y
+        return y.copy()  # backward keeps its own y
+
+    def backward(self, dout: ArrayLike) -> np.ndarray:
+        """dx = dout at each window's first maximal element, 0 elsewhere; overlapping windows add up."""
+        x, y = self._cache(self.x), self.y
+        dout = self._dout(dout, self.y_shape)
+        dx = np.zeros_like(x)  # keeps x's memory layout
+        free = np.ones(y.shape, dtype=bool)  # windows whose maximum has not been given the gradient yet
+        for window, target in zip(self._windows(x), self._windows(dx)):
+            hit = window == y
+            hit &= free
+            free &= ~hit
+            target += dout * hit
+        p = self.pad
+        return dx[:, :, p : p + self.x_shape[2], p : p + self.x_shape[3]] if p else dx
+
+    def __repr__(self) -> str:
+        return f"Pooling(pool_h={self.pool_h}, pool_w={self.pool_w}, stride={self.stride}, pad={self.pad})"
