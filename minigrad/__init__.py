@@ -7,7 +7,7 @@ The gradient checker is ``minigrad.gradcheck.gradcheck`` (the module keeps its n
 from .gradcheck import GradcheckError, GradcheckResult
 from .layers import Affine, AddLayer, Convolution, Layer, MulLayer, Pooling, ReLU, Sigmoid, Tanh
 from .losses import Loss, MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
-from .models import MultiLayerNet, TwoLayerNet
+from .models import MultiLayerNet, SimpleConvNet, TwoLayerNet
 from .network import Graph, Sequential
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, get_optimizer
 from .serialization import load_checkpoint, load_model, save_model
@@ -33,6 +33,7 @@ __all__ = [
     "Graph",
     "TwoLayerNet",
     "MultiLayerNet",
+    "SimpleConvNet",
     "GradcheckResult",
     "GradcheckError",
     "SGD",

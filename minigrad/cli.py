@@ -108,13 +108,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _load_dataset(
-    name: str, data_dir: str | None, download: bool = True
+    name: str, data_dir: str | None, download: bool = True, flatten: bool = True
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The dataset's ((x_train, t_train), (x_test, t_test)): x as rows (N, H·W), or images (N, 1, H, W) unless flatten."""
     if name == "digits":
         if data_dir is not None:
             raise UsageError("--data-dir applies to mnist and fashion-mnist; the digits ship with minigrad")
-        return DATASETS[name]()
-    return DATASETS[name](data_dir=data_dir, download=download, progress=True)
+        return DATASETS[name](flatten=flatten)
+    return DATASETS[name](flatten=flatten, data_dir=data_dir, download=download, progress=True)
+
+
+def _build_model(args: argparse.Namespace, x_train: np.ndarray, n_classes: int, dtype: np.dtype) -> tuple[Any, str]:
+    """The net the arguments ask for and its short description: a MultiLayerNet, or a SimpleConvNet for --model cnn."""
+    from .models import MultiLayerNet, SimpleConvNet
+
+    if args.model == "mlp":
+        hidden = args.hidden or [50]
+        model = MultiLayerNet(x_train.shape[1], hidden, n_classes, activation=args.activation, rng=args.seed, dtype=dtype)
+        return model, "-".join(map(str, [x_train.shape[1], *hidden, n_classes])) + f" ({args.activation})"
+    if args.activation != "relu":
+        raise UsageError(f"--model cnn uses ReLU (the book's SimpleConvNet); got --activation {args.activation}")
+    if args.hidden is not None and len(args.hidden) != 1:
+        raise UsageError(f"--model cnn has one hidden Affine layer: give --hidden one size, got {len(args.hidden)}")
+    hidden = args.hidden[0] if args.hidden else 100
+    size = args.filter_size or (3 if args.dataset == "digits" else 5)
+    conv = {"filter_num": args.filters, "filter_size": size, "pad": 0, "stride": 1}
+    try:
+        model = SimpleConvNet(x_train.shape[1:], conv, hidden, n_classes, rng=args.seed, dtype=dtype, weight_init="he")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    c, h, w = x_train.shape[1:]
+    return model, f"{c}x{h}x{w}-conv{args.filters}x{size}x{size}-relu-pool2x2-{hidden}-{n_classes} (cnn)"
 
 
 def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
@@ -168,8 +192,7 @@ def _output_dir(out: str | None, dataset: str) -> Path:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train a MultiLayerNet on a dataset; print each epoch; save weights, history and plot."""
-    from .models import MultiLayerNet
+    """Train a MultiLayerNet (or a SimpleConvNet) on a dataset; print each epoch; save weights, history and plot."""
     from .optimizers import get_optimizer
     from .serialization import save_model
     from .trainer import Callback, Trainer
@@ -177,21 +200,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     dtype = np.dtype(args.dtype)
     epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS[args.dataset]
     print(f"loading {args.dataset} ...", flush=True)
-    (x_train, t_train), (x_test, t_test) = _load_dataset(args.dataset, args.data_dir, not args.no_download)
+    data = _load_dataset(args.dataset, args.data_dir, not args.no_download, flatten=args.model == "mlp")
+    (x_train, t_train), (x_test, t_test) = data
     x_train, x_test = x_train.astype(dtype, copy=False), x_test.astype(dtype, copy=False)
     n_classes = int(max(t_train.max(), t_test.max())) + 1
-    sizes = [x_train.shape[1], *args.hidden, n_classes]
-    model = MultiLayerNet(
-        x_train.shape[1], list(args.hidden), n_classes, activation=args.activation, rng=args.seed, dtype=dtype
-    )
+    model, net = _build_model(args, x_train, n_classes, dtype)
     try:
         optimizer = get_optimizer(args.optimizer, lr=args.lr)
     except (TypeError, ValueError) as e:
         raise UsageError(str(e)) from None
     out = _output_dir(args.out, args.dataset)
-    net = "-".join(map(str, sizes))
     print(
-        f"{args.dataset}: {len(x_train)} training and {len(x_test)} test samples; net {net} ({args.activation}), "
+        f"{args.dataset}: {len(x_train)} training and {len(x_test)} test samples; net {net}, "
         f"{args.optimizer} lr={args.lr}, batch size {args.batch_size}, {epochs} epochs, {dtype.name}, seed {args.seed}",
         flush=True,
     )
@@ -231,7 +251,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"saved weights:        {weights}  (minigrad.serialization.load_model reads it back)")
     _write_history(out / "history.csv", rows)
     print(f"saved history:        {out / 'history.csv'}")
-    title = f"{args.dataset}: {net} {args.activation}, {args.optimizer} lr={args.lr}, batch {args.batch_size}"
+    title = f"{args.dataset}: {net}, {args.optimizer} lr={args.lr}, batch {args.batch_size}"
     if _plot(out / "learning_curve.png", rows, title):
         print(f"saved learning curve: {out / 'learning_curve.png'}")
     else:
@@ -343,16 +363,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser(
         "train",
-        help="train a multi-layer net on digits, mnist or fashion-mnist",
-        description="Train a MultiLayerNet, print per-epoch loss and train/test accuracy, save weights, history and "
+        help="train a multi-layer net (or a CNN) on digits, mnist or fashion-mnist",
+        description="Train a MultiLayerNet (or with --model cnn the book's SimpleConvNet), print per-epoch loss and train/test accuracy, save weights, history and "
         "a learning-curve PNG. With no arguments: the shipped 8x8 digits, done in seconds, offline.",
     )
     train.add_argument("--dataset", choices=tuple(DATASETS), default="digits", help="default: digits (ships with minigrad)")
     train.add_argument("--data-dir", metavar="DIR", help="directory holding the IDX files (mnist, fashion-mnist)")
     train.add_argument("--no-download", action="store_true",
                        help="never download: fail with a message if the files are not found locally")
-    train.add_argument("--hidden", type=_positive_int, nargs="+", default=[50], metavar="N",
-                       help="hidden layer sizes (default: 50, the book's 784-50-10 on MNIST)")
+    train.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
+                       help="mlp: a MultiLayerNet (default); cnn: the book's SimpleConvNet, conv -> ReLU -> 2x2 max pool "
+                       "-> Affine -> ReLU -> Affine, on the images (N, 1, H, W), He initialised")
+    train.add_argument("--hidden", type=_positive_int, nargs="+", default=None, metavar="N",
+                       help="hidden layer sizes (default: 50, the book's 784-50-10 on MNIST; "
+                       "cnn: one size, default 100)")
+    train.add_argument("--filters", type=_positive_int, default=30, metavar="FN",
+                       help="cnn: number of convolution filters (default: 30, as the book)")
+    train.add_argument("--filter-size", type=_positive_int, default=None, metavar="K",
+                       help="cnn: filter height and width (default: 5, as the book; 3 for the 8x8 digits)")
     train.add_argument("--activation", choices=tuple(ACTIVATIONS), default="relu", help="default: relu")
     train.add_argument("--optimizer", choices=tuple(OPTIMIZERS),
                        default="sgd", help="default: sgd")

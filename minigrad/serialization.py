@@ -25,9 +25,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from ._files import atomic_write
+from .conv import Convolution, Pooling
 from .layers import Affine, ReLU, Sigmoid, Tanh
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
-from .models import MultiLayerNet, TwoLayerNet
+from .models import MultiLayerNet, SimpleConvNet, TwoLayerNet
 from .network import Sequential
 from .optimizers import OPTIMIZERS, Optimizer
 
@@ -36,7 +37,7 @@ __all__ = ["save_model", "load_model", "load_weights", "load_checkpoint", "Check
 FORMAT = "minigrad"
 VERSION = 1
 META = "minigrad.json"
-PRESETS = {"TwoLayerNet": TwoLayerNet, "MultiLayerNet": MultiLayerNet}
+PRESETS = {"TwoLayerNet": TwoLayerNet, "MultiLayerNet": MultiLayerNet, "SimpleConvNet": SimpleConvNet}
 PARAMETER_FREE = {cls.__name__: cls for cls in (ReLU, Sigmoid, Tanh, SoftmaxWithLoss, SigmoidWithLoss, MeanSquaredError)}
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
@@ -65,11 +66,16 @@ def _layer_spec(layer: Any, where: str) -> dict[str, Any]:
     if type(layer) is Affine:
         W = layer.params["W"]
         return {"class": "Affine", "shape": list(W.shape), "dtype": W.dtype.name}
+    if type(layer) is Convolution:
+        W = layer.params["W"]
+        return {"class": "Convolution", "shape": list(W.shape), "dtype": W.dtype.name, "stride": layer.stride, "pad": layer.pad}
+    if type(layer) is Pooling:
+        return {"class": "Pooling", "pool_h": layer.pool_h, "pool_w": layer.pool_w, "stride": layer.stride, "pad": layer.pad}
     if PARAMETER_FREE.get(name) is type(layer):
         return {"class": name}
     raise TypeError(
-        f"save_model: {where} is a {name}, which save_model cannot rebuild; it saves TwoLayerNet, "
-        f"MultiLayerNet and Sequentials of Affine, {', '.join(PARAMETER_FREE)} (use np.savez on "
+        f"save_model: {where} is a {name}, which save_model cannot rebuild; it saves {', '.join(PRESETS)} "
+        f"and Sequentials of Affine, Convolution, Pooling, {', '.join(PARAMETER_FREE)} (use np.savez on "
         "model.params for other models)"
     )
 
@@ -82,7 +88,7 @@ def _model_spec(model: Any, where: str = "the model") -> dict[str, Any]:
         layers = [_layer_spec(layer, f"{where}'s layer {i}") for i, layer in enumerate(model.layers)]
         loss = None if model.last_layer is None else _layer_spec(model.last_layer, f"{where}'s loss")
         return {"class": "Sequential", "layers": layers, "loss": loss}
-    raise TypeError(f"save_model: {where} must be a TwoLayerNet, MultiLayerNet or Sequential, got {name}")
+    raise TypeError(f"save_model: {where} must be a {', '.join(PRESETS)} or Sequential, got {name}")
 
 
 def _build(spec: Any, where: str) -> Any:
@@ -102,6 +108,11 @@ def _build(spec: Any, where: str) -> Any:
     if name == "Affine":
         d, m = spec["shape"]
         return Affine(np.zeros((d, m), dtype=spec["dtype"]), np.zeros(m, dtype=spec["dtype"]))
+    if name == "Convolution":
+        shape = tuple(spec["shape"])
+        return Convolution(np.zeros(shape, dtype=spec["dtype"]), np.zeros(shape[:1], dtype=spec["dtype"]), spec["stride"], spec["pad"])
+    if name == "Pooling":
+        return Pooling(spec["pool_h"], spec["pool_w"], spec["stride"], spec["pad"])
     if name in PARAMETER_FREE:
         return PARAMETER_FREE[name]()
     raise ModelFileError(f"{where}: unknown layer class {name!r} in the file")
@@ -299,5 +310,5 @@ def _optimizer(where: str, path: str, spec: Any, arrays: Mapping[str, np.ndarray
 
 
 def load_model(path: str | os.PathLike[str]) -> Any:
-    """The model saved at `path`: a TwoLayerNet or MultiLayerNet rebuilt from its config, or a Sequential."""
+    """The model saved at `path`: a preset (TwoLayerNet, MultiLayerNet, SimpleConvNet) rebuilt from its config, or a Sequential."""
     return _load(os.fspath(path), "load_model").model

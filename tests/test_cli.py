@@ -80,6 +80,9 @@ def test_version_names_the_package(tmp_path):
         (["train", "--lr", "-1"], "argument --lr: expected a positive number, got -1"),
         (["train", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
         (["train", "--data-dir", "somewhere"], "--data-dir applies to mnist and fashion-mnist"),
+        (["train", "--model", "cnn", "--hidden", "3", "4"], "--model cnn has one hidden Affine layer: give --hidden one size, got 2"),
+        (["train", "--model", "cnn", "--activation", "tanh"], "--model cnn uses ReLU"),
+        (["train", "--model", "cnn", "--filter-size", "9"], "SimpleConvNet: a 9x9 filter with stride 1 and pad 0 turns 8x8 images into 0x0"),
         (["gradcheck", "x.py:Layer"], "the following arguments are required: --shapes"),
         (["gradcheck", "missing.py:Layer", "--shapes", "2"], "no such file: missing.py"),
         (["gradcheck", "NoColon", "--shapes", "2"], "expected path/to/file.py:ClassName or module:ClassName"),
@@ -156,6 +159,23 @@ def test_train_options_shape_the_net_and_float32_stays_float32(tmp_path, monkeyp
     model = load_model(tmp_path / "my-run" / "model.npz")
     assert [p.shape for p in model.params.values()] == [(64, 20), (20,), (20, 10), (10,), (10, 10), (10,)]
     assert all(p.dtype == np.float32 for p in model.params.values())
+
+
+def test_train_model_cnn_trains_the_books_simple_conv_net_on_the_digit_images(tmp_path, monkeypatch, capsys):
+    status = call(tmp_path, monkeypatch, "train", "--model", "cnn", "--filters", "8", "--hidden", "40", "--optimizer",
+                  "adam", "--lr", "0.01", "--epochs", "4", "--dtype", "float32", "--out", "cnn")
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "net 1x8x8-conv8x3x3-relu-pool2x2-40-10 (cnn), adam lr=0.01, batch size 100, 4 epochs, float32" in out
+    for name in ("model.npz", "history.csv", "learning_curve.png"):
+        assert (tmp_path / "cnn" / name).is_file()
+    model = load_model(tmp_path / "cnn" / "model.npz")
+    assert type(model).__name__ == "SimpleConvNet" and model.config["conv_param"]["filter_num"] == 8
+    assert model.params["0.W"].shape == (8, 1, 3, 3) and model.params["0.W"].dtype == np.float32
+    final = float(out.split("final test accuracy ")[1].split(";")[0].split()[0])
+    assert final > 0.85
+    _, (x_test, t_test) = load_digits(flatten=False)  # the saved weights reproduce the reported accuracy
+    assert model.accuracy(x_test, t_test) == pytest.approx(final, abs=1e-4)
 
 
 def test_train_is_reproducible_from_its_seed(tmp_path, monkeypatch):

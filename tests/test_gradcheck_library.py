@@ -21,6 +21,7 @@ from minigrad import (
     Sequential,
     Sigmoid,
     SigmoidWithLoss,
+    SimpleConvNet,
     SoftmaxWithLoss,
     Tanh,
     TwoLayerNet,
@@ -108,6 +109,12 @@ CASES = {
     "MultiLayerNet-tanh": (
         lambda rng, D, H, C, dtype: with_biases(MultiLayerNet(D, [H], C, activation="tanh", rng=rng, dtype=dtype), rng),
         [("N", "D"), labels],
+    ),
+    "SimpleConvNet": (
+        lambda rng, C, dtype: with_biases(
+            SimpleConvNet((2, 5, 6), {"filter_num": 3, "filter_size": 3, "pad": 1}, hidden_size=4, output_size=C,
+                          weight_init_std=0.5, rng=rng, dtype=dtype), rng),
+        [("N", 2, 5, 6), labels],
     ),
     "Graph-fan-out": (lambda rng, D, M, dtype: fan_out_graph(rng, D, M, dtype), [("N", "D"), ("N", "D")]),
 }

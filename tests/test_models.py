@@ -60,3 +60,78 @@ def test_bad_model_arguments_are_named():
         MultiLayerNet(4, [3], 2, weight_init="glorot")
     with pytest.raises(ValueError, match=r"init_weight: a standard deviation must be a positive number, got -1"):
         TwoLayerNet(4, 3, 2, weight_init_std=-1)
+
+
+# ---------------------------------------------------------------- SimpleConvNet (chapter 7)
+
+
+def test_simple_conv_net_is_the_books_chapter_7_net():
+    from minigrad import Convolution, Pooling, SimpleConvNet, SoftmaxWithLoss
+
+    net = SimpleConvNet(rng=0)
+    assert [type(l) for l in net] == [Convolution, ReLU, Pooling, Affine, ReLU, Affine]
+    assert isinstance(net.last_layer, SoftmaxWithLoss)
+    assert {k: v.shape for k, v in net.params.items()} == {
+        "0.W": (30, 1, 5, 5), "0.b": (30,), "3.W": (30 * 12 * 12, 100), "3.b": (100,), "5.W": (100, 10), "5.b": (10,)
+    }
+    assert (net[0].stride, net[0].pad) == (1, 0)
+    assert (net[2].pool_h, net[2].pool_w, net[2].stride, net[2].pad) == (2, 2, 2, 0)
+    assert net.params["0.W"].std() == pytest.approx(0.01, rel=0.1) and net.params["3.W"].std() == pytest.approx(0.01, rel=0.02)
+    assert net.predict(np.zeros((2, 1, 28, 28))).shape == (2, 10)
+
+
+def test_simple_conv_net_he_init_float32_and_its_conv_param():
+    from minigrad import SimpleConvNet
+
+    net = SimpleConvNet((3, 9, 8), {"filter_num": 16, "filter_size": 3, "pad": 1, "stride": 2}, hidden_size=20,
+                        output_size=4, rng=0, dtype=np.float32, weight_init="he")
+    assert all(p.dtype == np.float32 for p in net.params.values())
+    assert net.params["0.W"].shape == (16, 3, 3, 3) and net.params["3.W"].shape == (16 * 2 * 2, 20)  # 9x8 -> 5x4 -> 2x2
+    assert net.params["0.W"].std() == pytest.approx(np.sqrt(2 / 27), rel=0.15)
+    assert net.predict(np.zeros((2, 3, 9, 8), dtype=np.float32)).dtype == np.float32
+
+
+def test_simple_conv_net_passes_gradcheck_whole():
+    from minigrad import SimpleConvNet
+    from minigrad.gradcheck import gradcheck
+
+    rng = np.random.default_rng(1)
+    net = SimpleConvNet((2, 7, 6), {"filter_num": 3, "filter_size": 3, "pad": 1}, hidden_size=5, output_size=3,
+                        weight_init_std=0.5, rng=rng)
+    for name, p in net.params.items():  # b = 0 puts dead ReLU units on their kink
+        if name.endswith(".b"):
+            p[...] = rng.uniform(0.1, 0.5, p.shape)
+    result = gradcheck(net, rng.standard_normal((2, 2, 7, 6)), np.array([0, 2]))
+    assert result, str(result)
+
+
+def test_simple_conv_net_learns_the_digits_with_fit():
+    from minigrad import SimpleConvNet
+    from minigrad.datasets import load_digits
+    from minigrad.optimizers import Adam
+    from minigrad.trainer import fit
+
+    (x, t), (x_test, t_test) = load_digits(flatten=False)
+    net = SimpleConvNet((1, 8, 8), {"filter_num": 16, "filter_size": 3}, hidden_size=50, rng=0, dtype=np.float32,
+                        weight_init="he")
+    history = fit(net, x, t, optimizer=Adam(lr=0.003), epochs=4, batch_size=50, rng=0, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert net.accuracy(x_test, t_test) > 0.9
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"conv_param": {"filters": 3}}, ["SimpleConvNet", "conv_param", "'filters'"]),
+        ({"input_dim": (28, 28)}, ["SimpleConvNet", "input_dim", "(C, H, W)", "(28, 28)"]),
+        ({"input_dim": (1, 5, 5)}, ["SimpleConvNet", "5x5", "1x1", "2x2 pooling"]),
+        ({"weight_init": "xavier"}, ["SimpleConvNet", "weight_init", "'xavier'"]),
+    ],
+)
+def test_bad_simple_conv_net_arguments_are_named(kwargs, words):
+    from minigrad import SimpleConvNet
+
+    with pytest.raises(ValueError) as e:
+        SimpleConvNet(**kwargs)
+    for word in words:
+        assert word in str(e.value), (word, str(e.value))

@@ -244,3 +244,61 @@ def test_optimizer_state_for_parameters_the_model_lacks_is_rejected(tmp_path):
     np.savez(tmp_path / "mixed.npz", **arrays)
     with pytest.raises(ModelFileError, match="optimizer state 'v.0.W' that matches no parameter"):
         load_checkpoint(tmp_path / "mixed.npz")
+
+
+# ---------------------------------------------------------------- convolutional nets
+
+
+def images(n=96, shape=(2, 6, 5), classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, *shape))
+    return x, (x.reshape(n, -1) @ rng.standard_normal((x[0].size, classes))).argmax(axis=1)
+
+
+def small_conv_net(rng=0, dtype=np.float64):
+    from minigrad import SimpleConvNet
+
+    return SimpleConvNet((2, 6, 5), {"filter_num": 4, "filter_size": 3, "pad": 1}, hidden_size=8, output_size=3,
+                         weight_init="he", rng=rng, dtype=dtype)
+
+
+def conv_sequential():
+    from minigrad import Convolution, Pooling
+
+    rng = np.random.default_rng(3)
+    return Sequential(Convolution(rng.standard_normal((3, 2, 2, 3)), rng.standard_normal(3), stride=2, pad=1), ReLU(),
+                      Pooling(3, 2, stride=1, pad=1), Affine.from_sizes(3 * 4 * 4, 3, rng=0), loss=SoftmaxWithLoss())
+
+
+@pytest.mark.parametrize("make", [small_conv_net, lambda: small_conv_net(1, np.float32), conv_sequential],
+                         ids=["SimpleConvNet", "SimpleConvNet-float32", "Sequential-conv-pool"])
+def test_a_conv_net_comes_back_with_its_class_architecture_and_exact_weights(tmp_path, make):
+    model = make()
+    save_model(tmp_path / "cnn.npz", model)
+    loaded = load_model(tmp_path / "cnn.npz")
+    assert type(loaded) is type(model) and repr(loaded) == repr(model)
+    assert getattr(loaded, "config", None) == getattr(model, "config", None)
+    assert same_weights(loaded, model)
+    x = images()[0].astype(model.params["0.W"].dtype)
+    assert np.array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_a_simple_conv_net_resumes_bit_identically_from_a_checkpoint_in_a_new_process(tmp_path):
+    x, t = images()
+    np.savez(tmp_path / "data.npz", x=x, t=t)
+    straight = Trainer(small_conv_net(), Adam(lr=0.01), rng=42, verbose=0)
+    straight.fit(x, t, epochs=4, batch_size=32)
+    first = Trainer(small_conv_net(), Adam(lr=0.01), rng=42, verbose=0)
+    first.fit(x, t, epochs=2, batch_size=32)
+    first.save_checkpoint(tmp_path / "epoch2.npz")
+    subprocess.run(
+        [sys.executable, "-c", RESUME, str(tmp_path / "epoch2.npz"), str(tmp_path / "data.npz"), str(tmp_path / "out.npz")],
+        check=True, cwd=tmp_path, capture_output=True,
+    )
+    resumed = load_checkpoint(tmp_path / "out.npz")
+    assert type(resumed.model).__name__ == "SimpleConvNet"
+    assert same_weights(resumed.model, straight.model)
+    assert not same_weights(resumed.model, small_conv_net())  # it did train
+    for key, value in straight.optimizer.state_dict().items():
+        assert np.array_equal(resumed.optimizer.state_dict()[key], value), key
+    assert resumed.extra["history"] == straight.history.to_dict()
