@@ -107,6 +107,7 @@ class Convolution(Layer):
         self.col: np.ndarray | None = None
 
     def forward(self, x: ArrayLike) -> np.ndarray:
+        self.col = None  # a forward that raises leaves nothing for backward
         W, b = self.params["W"], self.params["b"]
         FN, C, FH, FW = W.shape
         x = _images(x, "Convolution.forward", C)
@@ -125,7 +126,7 @@ class Convolution(Layer):
         """dW = dout·colᵀ, db = Σ dout over N, OH, OW, and dx = col2im(Wᵀ·dout) (None when need_dx is False)."""
         col, W = self._cache(self.col), self.params["W"]
         FN, C, FH, FW = W.shape
-        dout = self._dout(dout, self.y_shape).astype(W.dtype, copy=False)
+        dout = self._dout(dout, self.y_shape, W.dtype)
         d = dout.transpose(1, 0, 2, 3).reshape(FN, -1)  # (FN, N·OH·OW): a view when dout is channel-major
         self.grads["W"] = (d @ col.T).reshape(W.shape)
         self.grads["b"] = d.sum(axis=1)
@@ -164,6 +165,7 @@ class Pooling(Layer):
         return [x[:, :, i : i + s * OH : s, j : j + s * OW : s] for i in range(self.pool_h) for j in range(self.pool_w)]
 
     def forward(self, x: ArrayLike) -> np.ndarray:
+        self.x = None  # a forward that raises leaves nothing for backward
         x = _images(x, "Pooling.forward")
         _check_fits("Pooling.forward", x.shape, self.pool_h, self.pool_w, self.pad)
         if x.dtype.kind != "f":
@@ -185,7 +187,7 @@ class Pooling(Layer):
     def backward(self, dout: ArrayLike) -> np.ndarray:
         """dx = dout at each window's first maximal element, 0 elsewhere; overlapping windows add up."""
         x, y = self._cache(self.x), self.y
-        dout = self._dout(dout, self.y_shape)
+        dout = self._dout(dout, self.y_shape, x.dtype)
         dx = np.zeros_like(x)  # keeps x's memory layout
         free = np.ones(y.shape, dtype=bool)  # windows whose maximum has not been given the gradient yet
         for window, target in zip(self._windows(x), self._windows(dx)):

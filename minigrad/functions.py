@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -21,11 +22,14 @@ __all__ = [
     "mean_squared_error",
     "binary_cross_entropy",
     "sigmoid_binary_cross_entropy",
+    "sigmoid_cross_entropy",
+    "squared_error",
     "sum_to",
     "batch_size",
     "binary_batch_size",
     "as_numeric",
     "check_targets",
+    "predicted_labels",
 ]
 
 DELTA = 1e-7
@@ -86,7 +90,7 @@ def _shifted(x: np.ndarray) -> np.ndarray:
     if m.max(initial=-np.inf) < _NO_OVERFLOW[x.dtype]:
         s -= m
     else:
-        with np.errstate(over="ignore"):  # a gap beyond the float range gives -inf, whose exp is 0
+        with np.errstate(over="ignore", invalid="ignore"):  # a gap beyond the float range gives -inf (exp 0); inf - inf nan
             s -= m
     return s
 
@@ -108,26 +112,57 @@ def log_softmax(x: ArrayLike) -> np.ndarray:
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
-def check_targets(y: np.ndarray, t: ArrayLike, where: str) -> np.ndarray:
-    """Validate targets t for scores or probabilities y of shape (C,) or (N, C).
+def check_targets(y: np.ndarray, t: ArrayLike, where: str, kind: str = "class") -> np.ndarray:
+    """Validate targets t for outputs y: the one home of the target rules of every loss, accuracy and fit.
 
-    Returns integer class labels of shape y.shape[:-1] when t holds labels, else t as a float
-    array of y's shape (one-hot rows or any target distribution).
+    kind "class" (y: scores or probabilities (C,) or (N, C)): integer labels of shape y.shape[:-1] in
+    [0, C), returned as given; or rows of y's shape (one-hot of any numeric dtype, or a distribution)
+    with finite entries >= 0. kind "binary": y's shape, values in [0, 1]. kind "value": y's shape,
+    finite values. Targets other than labels come back as a float array in y's dtype.
     """
+    if y.size == 0:
+        raise ValueError(
+            f"{where}: the input is empty (shape {y.shape}); a loss needs at least one sample"
+            + (" and one class" if kind == "class" else "")
+        )
     t = as_numeric(t, where, "t")
-    if t.shape == y.shape:  # one-hot rows or a distribution, in y's dtype
+    if t.shape == y.shape:  # one-hot rows, a distribution, or per-element targets, in y's dtype
+        lo, hi = t.min(), t.max()  # a NaN fails every comparison below
+        ok = {"class": lo >= 0 and hi < np.inf, "binary": lo >= 0 and hi <= 1, "value": -np.inf < lo and hi < np.inf}[kind]
+        if not ok:
+            want = {"class": "finite and >= 0", "binary": "in [0, 1]", "value": "finite"}[kind]
+            raise ValueError(f"{where}: t must be {want}, got values in [{lo}, {hi}]")
+        if t.dtype.kind == "f" and t.dtype != y.dtype and max(-lo, hi) > np.finfo(y.dtype).max:
+            raise ValueError(f"{where}: t holds values in [{lo}, {hi}], beyond the range of the input's {y.dtype}")
         return t.astype(y.dtype, copy=False)
-    if t.dtype.kind in "iu" and t.shape == y.shape[:-1]:
+    if kind == "class" and t.dtype.kind in "iu" and t.shape == y.shape[:-1]:
         classes = y.shape[-1]
         # one pass: read as unsigned, a negative label is huge, so max() >= classes catches both ends
         if t.size and t.view(_UNSIGNED[t.itemsize]).max() >= classes:
             bad = t[(t < 0) | (t >= classes)].flat[0]
             raise ValueError(f"{where}: label {bad} in t is out of range for {classes} classes")
         return t
+    if kind != "class":
+        raise ValueError(f"{where}: t must have shape {y.shape}, got {t.shape}")
     raise ValueError(
         f"{where}: t must be integer labels of shape {y.shape[:-1]} or one-hot rows of shape "
         f"{y.shape}, got shape {t.shape} with dtype {t.dtype}"
     )
+
+
+def predicted_labels(y: np.ndarray, t: ArrayLike, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """(argmax of scores y, the target classes): t checked by check_targets, one-hot rows taken by argmax."""
+    t = check_targets(y, t, where)
+    return y.argmax(axis=-1), t.argmax(axis=-1) if t.shape == y.shape else t
+
+
+def _mean(terms: np.ndarray, n: int) -> float:
+    """Σ terms / n, also where the sum overflows but the mean does not (then the terms are scaled first)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = terms.sum()
+        if not np.isfinite(total) and np.isfinite(terms).all():
+            return float((terms / n).sum())
+    return float(total) / n
 
 
 def batch_size(y: np.ndarray) -> int:
@@ -162,12 +197,25 @@ def _target_sum(a: np.ndarray, t: np.ndarray) -> Any:
 
 def nll_loss(log_p: np.ndarray, t: np.ndarray) -> float:
     """-Σ t log p / N for log-probabilities (C,) or (N, C) and targets already checked by check_targets."""
-    return -float(_target_sum(log_p, t)) / batch_size(log_p)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if t.shape == log_p.shape:
+            terms = np.where(t != 0, t * log_p, 0)  # 0 · log 0 counts as 0
+        else:
+            terms = log_p[target_index(t)]
+    return -_mean(terms, batch_size(log_p))
+
+
+def _probabilities(y: ArrayLike, where: str) -> np.ndarray:
+    """y as a float array of probabilities in [0, 1], or a ValueError naming `where`."""
+    y = _float(y, where, "y")
+    if y.size and not (y.min() >= 0 and y.max() <= 1):
+        raise ValueError(f"{where}: y must be probabilities in [0, 1], got values in [{y.min()}, {y.max()}]")
+    return y
 
 
 def cross_entropy_error(y: ArrayLike, t: ArrayLike) -> float:
     """-Σ t log(y + 1e-7) / N for probabilities y (C,) or (N, C); t one-hot or integer labels."""
-    y = _float(y, "cross_entropy_error", "y")
+    y = _probabilities(y, "cross_entropy_error")
     if y.ndim not in (1, 2):
         raise ValueError(f"cross_entropy_error: y must have shape (C,) or (N, C), got {y.shape}")
     t = check_targets(y, t, "cross_entropy_error")
@@ -187,46 +235,68 @@ def softmax_with_cross_entropy(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray
     which for labels is Σ_n [log Σe^s_n - s_n,t_n] / N: exact for logits of any size.
     """
     s = _shifted(x)
-    picked = _target_sum(s, t)
-    np.exp(s, out=s)
-    total = s.sum(axis=-1, keepdims=True)
-    log_total = np.log(total)
-    if t.shape == x.shape:  # rows of t need not sum to 1
-        log_total *= t.sum(axis=-1, keepdims=True)
-    loss = log_total.sum() - picked
+    n = batch_size(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # extreme logits: see the rescue below
+        picked = _target_sum(s, t)
+        np.exp(s, out=s)
+        total = s.sum(axis=-1, keepdims=True)
+        log_total = np.log(total)
+        if t.shape == x.shape:  # rows of t need not sum to 1
+            log_total *= t.sum(axis=-1, keepdims=True)
+        loss = float(log_total.sum() - picked) / n
+        if not math.isfinite(loss):  # a gap x - max or a sum beyond the float range, or 0 · -inf
+            loss = _scaled_cross_entropy(x, t, log_total, n)
     s /= total
-    return s, float(loss) / batch_size(x)
+    return s, loss
+
+
+def _scaled_cross_entropy(x: np.ndarray, t: np.ndarray, log_total: np.ndarray, n: int) -> float:
+    """The loss of softmax_with_cross_entropy from (x - max) / N, for logits whose gaps or sums overflow."""
+    gap = x / n - x.max(axis=-1, keepdims=True) / n
+    if t.shape == x.shape:
+        picked = np.where(t != 0, t * gap, 0).sum()  # a zero target times a gap of -inf counts as 0
+    else:
+        picked = gap[target_index(t)].sum()
+    return float((log_total / n).sum() - picked)
 
 
 def mean_squared_error(y: ArrayLike, t: ArrayLike) -> float:
     """0.5 Σ (y - t)² for one sample, divided by N for a batch (N, ...)."""
     y = _float(y, "mean_squared_error", "y")
-    t = as_numeric(t, "mean_squared_error", "t")
-    if t.shape != y.shape:
-        raise ValueError(f"mean_squared_error: t must have y's shape {y.shape}, got {t.shape}")
-    return float(0.5 * np.sum((y - t) ** 2)) / batch_size(y)
+    return squared_error(y, check_targets(y, t, "mean_squared_error", "value"))
+
+
+def squared_error(y: np.ndarray, t: np.ndarray) -> float:
+    """0.5 Σ (y - t)² / N for float y and checked targets t of its shape, without overflow where the mean fits."""
+    n = batch_size(y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = y - t
+        total = 0.5 * np.sum(d * d)
+        if not np.isfinite(total) and np.isfinite(y).all():  # (y - t)² overflowed: scale by √(0.5/N) first
+            c = math.sqrt(0.5 / n)
+            d = y * c - t * c
+            return float(np.sum(d * d))
+    return float(total) / n
 
 
 def binary_cross_entropy(y: ArrayLike, t: ArrayLike) -> float:
     """-Σ [t log(y + 1e-7) + (1 - t) log(1 - y + 1e-7)] / N for probabilities y (N,) or (N, ...)."""
-    y = _float(y, "binary_cross_entropy", "y")
-    t = as_numeric(t, "binary_cross_entropy", "t")
-    if t.shape != y.shape:
-        raise ValueError(f"binary_cross_entropy: t must have y's shape {y.shape}, got {t.shape}")
-    total = np.sum(t * np.log(y + DELTA) + (1 - t) * np.log(1 - y + DELTA))
-    return -float(total) / binary_batch_size(y)
+    y = _probabilities(y, "binary_cross_entropy")
+    t = check_targets(y, t, "binary_cross_entropy", "binary")
+    return -_mean(t * np.log(y + DELTA) + (1 - t) * np.log(1 - y + DELTA), binary_batch_size(y))
 
 
 def sigmoid_binary_cross_entropy(x: ArrayLike, t: ArrayLike) -> float:
     """binary_cross_entropy(sigmoid(x), t) from logits: Σ [max(x, 0) - x t + log(1 + e^-|x|)] / N."""
     x = _float(x, "sigmoid_binary_cross_entropy", "x")
-    t = as_numeric(t, "sigmoid_binary_cross_entropy", "t")
-    if t.shape != x.shape:
-        raise ValueError(
-            f"sigmoid_binary_cross_entropy: t must have x's shape {x.shape}, got {t.shape}"
-        )
-    total = np.sum(np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x))))
-    return float(total) / binary_batch_size(x)
+    return sigmoid_cross_entropy(x, check_targets(x, t, "sigmoid_binary_cross_entropy", "binary"))
+
+
+def sigmoid_cross_entropy(x: np.ndarray, t: np.ndarray) -> float:
+    """sigmoid_binary_cross_entropy for float logits x and targets t already checked by check_targets."""
+    with np.errstate(invalid="ignore"):  # only non-finite logits reach it: inf - inf
+        terms = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    return _mean(terms, binary_batch_size(x))
 
 
 def sum_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -53,16 +53,22 @@ class Layer:
     def _cache(self, value: Any) -> Any:
         """value, or a clear error if forward has not filled it yet."""
         if value is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward (or after a forward that raised)")
         return value
 
-    def _dout(self, dout: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
-        """dout as an array, checked to have the output's shape."""
+    def _dout(self, dout: ArrayLike, shape: tuple[int, ...], dtype: np.dtype | None = None) -> np.ndarray:
+        """dout as an array, checked to have the output's shape, in the layer's float `dtype` (never promoted).
+
+        The one place where a layer's gradients get their dtype: a float32 layer given a float64
+        dout computes, and returns grads and dx, in float32.
+        """
         d = as_numeric(dout, type(self).__name__ + ".backward", "dout")
         if d.shape != shape:
             raise ValueError(
                 f"{type(self).__name__}.backward: dout must have the output's shape {shape}, got {d.shape}"
             )
+        if dtype is not None and d.dtype != dtype and dtype.kind == "f" and d.dtype.kind == "f":
+            d = d.astype(dtype)
         return d
 
 
@@ -92,14 +98,17 @@ class MulLayer(Layer):
         self.y: Operand | None = None
 
     def forward(self, x: ArrayLike, y: ArrayLike) -> Any:
-        self.x = _operand(x, "MulLayer.forward", "x")
+        self.x = None  # a forward that raises leaves nothing for backward
+        x = _operand(x, "MulLayer.forward", "x")
         self.y = _operand(y, "MulLayer.forward", "y")
-        self.shape = _broadcast(self.x, self.y, "MulLayer.forward")
-        return self.x * self.y
+        self.shape = _broadcast(x, self.y, "MulLayer.forward")
+        out = x * self.y
+        self.x, self.dtype = x, np.result_type(out)
+        return out
 
     def backward(self, dout: ArrayLike) -> tuple[Any, Any]:
         x, y = self._cache(self.x), self.y
-        dout = self._dout(dout, self.shape)
+        dout = self._dout(dout, self.shape, self.dtype)
         return sum_to(dout * y, np.shape(x)), sum_to(dout * x, np.shape(y))
 
 
@@ -111,15 +120,17 @@ class AddLayer(Layer):
         self.shapes: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
     def forward(self, x: ArrayLike, y: ArrayLike) -> Any:
+        self.shapes = None  # a forward that raises leaves nothing for backward
         x = _operand(x, "AddLayer.forward", "x")
         y = _operand(y, "AddLayer.forward", "y")
         self.shape = _broadcast(x, y, "AddLayer.forward")
-        self.shapes = np.shape(x), np.shape(y)
-        return x + y
+        out = x + y
+        self.shapes, self.dtype = (np.shape(x), np.shape(y)), np.result_type(out)
+        return out
 
     def backward(self, dout: ArrayLike) -> tuple[Any, Any]:
         x_shape, y_shape = self._cache(self.shapes)
-        dout = self._dout(dout, self.shape)
+        dout = self._dout(dout, self.shape, self.dtype)
         return sum_to(dout, x_shape).copy(), sum_to(dout, y_shape).copy()  # never hand out dout
 
 
@@ -131,6 +142,11 @@ def init_weight(
     dtype: DTypeLike = np.float64,
 ) -> np.ndarray:
     """W ~ N(0, s²) of shape (input_size, output_size), s = √(2/D) "he", √(1/D) "xavier", or s given."""
+    for name, size in (("input_size", input_size), ("output_size", output_size)):
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+            raise TypeError(f"init_weight: {name} must be an integer, got {size!r} ({type(size).__name__})")
+        if size < 1:
+            raise ValueError(f"init_weight: {name} must be >= 1, got {size}")
     if isinstance(weight_init, str):
         scales = {"he": np.sqrt(2.0 / input_size), "xavier": np.sqrt(1.0 / input_size)}
         if weight_init not in scales:
@@ -138,10 +154,18 @@ def init_weight(
                 f"init_weight: weight_init must be 'he', 'xavier' or a standard deviation, got {weight_init!r}"
             )
         scale = scales[weight_init]
-    elif isinstance(weight_init, (int, float)) and weight_init > 0:
+    elif (
+        isinstance(weight_init, (int, float, np.integer, np.floating))
+        and not isinstance(weight_init, bool)
+        and math.isfinite(weight_init)
+        and weight_init > 0
+    ):
         scale = float(weight_init)
     else:
-        raise ValueError(f"init_weight: a standard deviation must be a positive number, got {weight_init!r}")
+        raise ValueError(
+            f"init_weight: weight_init must be 'he', 'xavier' or a standard deviation (a finite number > 0), "
+            f"got {weight_init!r}"
+        )
     draw = np.random.default_rng(rng).standard_normal((input_size, output_size))
     return (scale * draw).astype(dtype)  # drawn in float64: float32 and float64 nets start alike
 
@@ -184,6 +208,7 @@ class Affine(Layer):
         return cls(W, np.zeros(output_size, dtype=dtype))
 
     def forward(self, x: ArrayLike) -> np.ndarray:
+        self.x = None  # a forward that raises leaves nothing for backward
         W, b = self.params["W"], self.params["b"]
         x = as_numeric(x, "Affine.forward", "x")
         self.x_shape, self.x_dtype = x.shape, x.dtype
@@ -212,7 +237,7 @@ class Affine(Layer):
     def backward(self, dout: ArrayLike, need_dx: bool = True) -> np.ndarray | None:
         """dW = xᵀ·dout, db = Σ_N dout, and dx = dout·Wᵀ in x's shape (None when need_dx is False)."""
         x, W = self._cache(self.x), self.params["W"]
-        dout = self._dout(dout, self.y_shape)
+        dout = self._dout(dout, self.y_shape, W.dtype)
         if dout.ndim == 1:  # one sample
             dout = dout.reshape(1, -1)
         self.grads["W"] = x.T @ dout
@@ -233,12 +258,13 @@ class Sigmoid(Layer):
         self.y: np.ndarray | None = None
 
     def forward(self, x: ArrayLike) -> np.ndarray:
+        self.y = None  # a forward that raises leaves nothing for backward
         self.y = sigmoid(as_numeric(x, "Sigmoid.forward", "x"))
         return self.y.copy()  # the caller owns the output; backward keeps its own y
 
     def backward(self, dout: ArrayLike) -> np.ndarray:
         y = self._cache(self.y)
-        return self._dout(dout, y.shape) * y * (1 - y)
+        return self._dout(dout, y.shape, y.dtype) * y * (1 - y)
 
 
 class Tanh(Layer):
@@ -249,12 +275,13 @@ class Tanh(Layer):
         self.y: np.ndarray | None = None
 
     def forward(self, x: ArrayLike) -> np.ndarray:
+        self.y = None  # a forward that raises leaves nothing for backward
         self.y = tanh(as_numeric(x, "Tanh.forward", "x"))
         return self.y.copy()  # the caller owns the output; backward keeps its own y
 
     def backward(self, dout: ArrayLike) -> np.ndarray:
         y = self._cache(self.y)
-        return self._dout(dout, y.shape) * (1 - y * y)
+        return self._dout(dout, y.shape, y.dtype) * (1 - y * y)
 
 
 class ReLU(Layer):
@@ -267,13 +294,14 @@ class ReLU(Layer):
         self.mask: np.ndarray | None = None
 
     def forward(self, x: ArrayLike) -> np.ndarray:
+        self.mask = None  # a forward that raises leaves nothing for backward
         x = as_numeric(x, "ReLU.forward", "x")
-        self.mask = x > 0
+        self.mask, self.dtype = x > 0, x.dtype
         return np.maximum(x, 0)
 
     def backward(self, dout: ArrayLike) -> np.ndarray:
         mask = self._cache(self.mask)
-        return self._dout(dout, mask.shape) * mask
+        return self._dout(dout, mask.shape, self.dtype) * mask
 
 
 # Convolution and pooling live in conv.py (a concept of their own); imported last, as conv.py builds on Layer.

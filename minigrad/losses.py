@@ -12,10 +12,10 @@ from .functions import (
     batch_size,
     binary_batch_size,
     check_targets,
-    mean_squared_error,
     sigmoid,
-    sigmoid_binary_cross_entropy,
+    sigmoid_cross_entropy,
     softmax_with_cross_entropy,
+    squared_error,
     target_index,
 )
 from .layers import Layer
@@ -45,11 +45,6 @@ class Loss(Layer):
         x = as_numeric(x, f"{type(self).__name__}.forward", arg)
         return x if x.dtype.kind == "f" else x.astype(np.float64)
 
-    def _same_shape(self, y: np.ndarray, t: ArrayLike) -> np.ndarray:
-        t = as_numeric(t, f"{type(self).__name__}.forward", "t")
-        if t.shape != y.shape:
-            raise ValueError(f"{type(self).__name__}.forward: t must have shape {y.shape}, got {t.shape}")
-        return t.astype(y.dtype, copy=False)
 
 
 class SoftmaxWithLoss(Loss):
@@ -61,6 +56,7 @@ class SoftmaxWithLoss(Loss):
         self.t: np.ndarray | None = None
 
     def forward(self, x: ArrayLike, t: ArrayLike) -> float:
+        self.y = None  # a forward that raises leaves nothing for backward
         x = self._float_input(x, "x")
         if x.ndim not in (1, 2):
             raise ValueError(f"SoftmaxWithLoss.forward: x must have shape (N, C) or (C,), got {x.shape}")
@@ -87,12 +83,11 @@ class SigmoidWithLoss(Loss):
         self.t: np.ndarray | None = None
 
     def forward(self, x: ArrayLike, t: ArrayLike) -> float:
+        self.y = None  # a forward that raises leaves nothing for backward
         x = self._float_input(x, "x")
-        self.t = self._same_shape(x, t)
-        if self.t.size and (self.t.min() < 0 or self.t.max() > 1):
-            raise ValueError(f"SigmoidWithLoss.forward: t must lie in [0, 1], got values in [{self.t.min()}, {self.t.max()}]")
+        self.t = check_targets(x, t, "SigmoidWithLoss.forward", "binary")
         self.y = sigmoid(x)
-        return sigmoid_binary_cross_entropy(x, self.t)
+        return sigmoid_cross_entropy(x, self.t)
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
         y, t = self._cache(self.y), self.t
@@ -107,10 +102,13 @@ class MeanSquaredError(Loss):
         self.diff: np.ndarray | None = None
 
     def forward(self, y: ArrayLike, t: ArrayLike) -> float:
+        self.diff = None  # a forward that raises leaves nothing for backward
         y = self._float_input(y, "y")
-        t = self._same_shape(y, t)
-        self.diff = y - t
-        return mean_squared_error(y, t)
+        t = check_targets(y, t, "MeanSquaredError.forward", "value")
+        loss = squared_error(y, t)
+        with np.errstate(over="ignore"):  # beyond the float range the gradient is inf, as the loss is
+            self.diff = y - t
+        return loss
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
         diff = self._cache(self.diff)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import html
-import itertools
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import numerical
+from .functions import predicted_labels
 from .layers import Affine, Convolution, Layer
 
 __all__ = ["Sequential", "Graph"]
@@ -23,6 +23,43 @@ def _check_layer(layer: Any, where: str) -> None:
             f"{where}: {type(layer).__name__} is not a layer: it lacks {', '.join(missing)} "
             "(a layer needs forward, backward, params and grads)"
         )
+
+
+def _walk(named: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
+    """Every (path, layer) in `named` and, depth first, inside the Sequentials and Graphs among them ("1.0", "loss", "h.W")."""
+    for path, layer in named:
+        yield path, layer
+        if isinstance(layer, Sequential):
+            yield from _walk(layer._prefixed_named(path + "."))
+        elif isinstance(layer, Graph):
+            yield from _walk((f"{path}.{n}", sub) for n, (sub, _) in layer.nodes.items())
+
+
+def _check_distinct(named: Iterable[tuple[str, Any]], where: str, seen: dict[int, str] | None = None) -> dict[int, str]:
+    """A ValueError when one layer instance appears at two places, nested nets included; linear in the layers.
+
+    Returns the id -> path map, so a Graph can extend it node by node.
+    """
+    seen = {} if seen is None else seen
+    for path, layer in _walk(named):
+        if id(layer) in seen:
+            raise ValueError(
+                f"{where}: {seen[id(layer)]} and {path} are the same {type(layer).__name__} instance; "
+                "their caches would collide (wrong gradients), so give each position its own layer"
+            )
+        seen[id(layer)] = path
+    return seen
+
+
+def _shares_memory(arrays: Iterable[np.ndarray]) -> bool:
+    """Whether two of the arrays may share memory (one array twice, or views of one buffer); linear in their number."""
+    owners: set[int] = set()
+    for a in arrays:
+        owner = id(a.base) if isinstance(a, np.ndarray) and a.base is not None else id(a)
+        if owner in owners:
+            return True
+        owners.add(owner)
+    return False
 
 
 def _flat(prefixed: list[tuple[str, Any]], attr: str) -> dict[str, np.ndarray]:
@@ -39,14 +76,6 @@ class Sequential(Layer):
             _check_layer(layer, f"Sequential: layer {i}")
         if loss is not None:
             _check_layer(loss, "Sequential: loss")
-        seen: dict[int, int] = {}
-        for i, layer in enumerate((*layers, loss) if loss is not None else layers):
-            if id(layer) in seen:
-                raise ValueError(
-                    f"Sequential: layers {seen[id(layer)]} and {i} are the same {type(layer).__name__} "
-                    "instance; their caches would collide, so give each position its own layer"
-                )
-            seen[id(layer)] = i
         self.layers = tuple(layers)
         self.last_layer = loss
         self._mode: str | None = None  # "output" after forward(x), "loss" after forward(x, t)
@@ -55,9 +84,13 @@ class Sequential(Layer):
         self._prefixed = [(f"{i}.", layer) for i, layer in enumerate(layers)]
         if loss is not None:
             self._prefixed.append(("loss.", loss))
-        arrays = [a for _, layer in self._prefixed for a in layer.params.values()]
-        self._tied = any(np.may_share_memory(a, b) for a, b in itertools.combinations(arrays, 2))
+        _check_distinct(self._prefixed_named("layer "), "Sequential")
+        self._tied = _shares_memory(a for _, layer in self._prefixed for a in layer.params.values())
         """Whether layers share parameter memory (checked when built); backward(optimizer=) then updates last."""
+
+    def _prefixed_named(self, prefix: str) -> list[tuple[str, Any]]:
+        """(prefix + "0", layer 0), ..., (prefix + "loss", the loss)."""
+        return [(prefix + p[:-1], layer) for p, layer in self._prefixed]
 
     @property
     def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
@@ -70,6 +103,7 @@ class Sequential(Layer):
         return _flat(self._prefixed, "grads")
 
     def forward(self, x: ArrayLike, t: ArrayLike | None = None) -> Any:
+        self._mode = None  # until every layer has run: a forward that raises leaves nothing for backward
         for layer in self.layers:
             x = layer.forward(x)
         self.scores = x
@@ -78,8 +112,9 @@ class Sequential(Layer):
             return x
         if self.last_layer is None:
             raise ValueError("Sequential.forward: targets t were given, but this Sequential has no loss")
+        loss = self.last_layer.forward(x, t)
         self._mode = "loss"
-        return self.last_layer.forward(x, t)
+        return loss
 
     def backward(self, dout: Any = None, need_dx: bool = True, optimizer: Any = None) -> Any:
         """dx from dout (after forward(x)), or from the loss (after loss(x, t); dout defaults to 1).
@@ -95,7 +130,7 @@ class Sequential(Layer):
         the layers after it in the chain have already taken their step.
         """
         if self._mode is None:
-            raise RuntimeError("Sequential.backward called before forward")
+            raise RuntimeError("Sequential.backward called before forward (or after a forward that raised)")
         layers, prefixed = self.layers, self._prefixed
         eager = optimizer is not None and not self._tied
         if optimizer is not None:
@@ -129,15 +164,8 @@ class Sequential(Layer):
 
     def accuracy(self, x: ArrayLike, t: ArrayLike) -> float:
         """The fraction of samples whose highest score is the target class (t: labels or one-hot)."""
-        y = np.asarray(self.predict(x))
-        t = np.asarray(t)
-        labels = t.argmax(axis=-1) if t.shape == y.shape else t
-        if labels.shape != y.shape[:-1]:
-            raise ValueError(
-                f"Sequential.accuracy: t must be labels of shape {y.shape[:-1]} or one-hot of shape "
-                f"{y.shape}, got {t.shape}"
-            )
-        return float(np.mean(y.argmax(axis=-1) == labels))
+        predicted, labels = predicted_labels(np.asarray(self.predict(x)), t, "Sequential.accuracy")
+        return float(np.mean(predicted == labels))
 
     def gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, np.ndarray]:
         """Backprop: the loss's gradient for every parameter, keyed like params."""
@@ -195,6 +223,7 @@ class Graph(Layer):
         self.output: str | None = None
         self.values: dict[str, Any] = {}
         self.gradients: dict[str, Any] = {}
+        self._layer_paths: dict[int, str] = {}  # id of every layer inside, nested ones too -> where it sits
 
     def add(self, name: str, layer: Any, *inputs: str) -> str:
         """Add node `name` computing layer.forward(*values of inputs); returns name."""
@@ -214,12 +243,9 @@ class Graph(Layer):
                     f"Graph.add: node '{name}' consumes unknown value '{value}'; "
                     f"defined so far: {', '.join(known)}"
                 )
-        for other, (used, _) in self.nodes.items():
-            if used is layer:
-                raise ValueError(
-                    f"Graph.add: node '{name}' reuses the {type(layer).__name__} instance of node "
-                    f"'{other}'; their caches would collide, so give each node its own layer"
-                )
+        seen = dict(self._layer_paths)
+        _check_distinct([(f"node {name}", layer)], "Graph.add", seen)
+        self._layer_paths = seen
         self.nodes[name] = (layer, tuple(inputs))
         self.output = name
         return name
@@ -236,6 +262,7 @@ class Graph(Layer):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Run every node in order; inputs by position (in `inputs` order) or by name."""
+        self.values, self.gradients = {}, {}  # until every node has run: a forward that raises leaves nothing for backward
         if self.output not in self.nodes:
             raise ValueError(f"Graph.forward: the output '{self.output}' is not a node of this graph")
         if len(args) > len(self.inputs):
@@ -258,7 +285,7 @@ class Graph(Layer):
     def backward(self, dout: Any = None) -> Any:
         """Gradients in reverse topological order; one per input, in input order (dout defaults to 1 for a scalar output)."""
         if not self.values:
-            raise RuntimeError("Graph.backward called before forward")
+            raise RuntimeError("Graph.backward called before forward (or after a forward that raised)")
         if dout is None:
             if np.ndim(self.values[self.output]) != 0:
                 raise ValueError("Graph.backward: dout is required when the output is not a scalar")

@@ -139,7 +139,7 @@ def test_bad_input_names_the_function_and_argument():
         cross_entropy_error(Y_FOR_2[None], np.array([10]))
     with pytest.raises(ValueError, match=r"cross_entropy_error: t must be integer labels of shape \(2,\)"):
         cross_entropy_error(np.stack([Y_FOR_2, Y_FOR_7]), np.array([1.0, 2.0]))
-    with pytest.raises(ValueError, match=r"mean_squared_error: t must have y's shape \(10,\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"mean_squared_error: t must have shape \(10,\), got \(3,\)"):
         mean_squared_error(Y_FOR_2, np.zeros(3))
     with pytest.raises(ValueError, match=r"cross_entropy_error: y must have shape \(C,\) or \(N, C\)"):
         cross_entropy_error(np.zeros((2, 2, 2)), np.zeros((2, 2, 2)))

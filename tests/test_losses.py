@@ -111,7 +111,7 @@ def test_bad_targets_and_misuse_are_named():
         SoftmaxWithLoss().forward(x, np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"SoftmaxWithLoss.forward: x must have shape \(N, C\) or \(C,\), got \(2, 3, 1\)"):
         SoftmaxWithLoss().forward(np.zeros((2, 3, 1)), np.zeros((2, 3, 1)))
-    with pytest.raises(ValueError, match=r"SigmoidWithLoss.forward: t must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"SigmoidWithLoss.forward: t must be in \[0, 1\], got values in \[0.0, 2.0\]"):
         SigmoidWithLoss().forward(np.zeros(2), np.array([0.0, 2.0]))
     with pytest.raises(ValueError, match=r"MeanSquaredError.forward: t must have shape \(2, 3\), got \(3,\)"):
         MeanSquaredError().forward(x, np.zeros(3))

@@ -58,7 +58,7 @@ def test_bad_model_arguments_are_named():
         MultiLayerNet(4, [3], 2, activation="elu")
     with pytest.raises(ValueError, match=r"init_weight: weight_init must be 'he', 'xavier' or a standard deviation, got 'glorot'"):
         MultiLayerNet(4, [3], 2, weight_init="glorot")
-    with pytest.raises(ValueError, match=r"init_weight: a standard deviation must be a positive number, got -1"):
+    with pytest.raises(ValueError, match=r"init_weight: weight_init must be 'he', 'xavier' or a standard deviation \(a finite number > 0\), got -1"):
         TwoLayerNet(4, 3, 2, weight_init_std=-1)
 
 
