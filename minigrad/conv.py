@@ -126,7 +126,7 @@ class Convolution(Layer):
         """dW = dout·colᵀ, db = Σ dout over N, OH, OW, and dx = col2im(Wᵀ·dout) (None when need_dx is False)."""
         col, W = self._cache(self.col), self.params["W"]
         FN, C, FH, FW = W.shape
-        dout = self._dout(dout, self.y_shape, W.dtype)
+        dout = self._dout(dout, self.y_shape).astype(W.dtype, copy=False)
         d = dout.transpose(1, 0, 2, 3).reshape(FN, -1)  # (FN, N·OH·OW): a view when dout is channel-major
         self.grads["W"] = (d @ col.T).reshape(W.shape)
         self.grads["b"] = d.sum(axis=1)
