@@ -6,6 +6,7 @@ The gradient checker is ``minigrad.gradcheck.gradcheck`` (the module keeps its n
 
 from .gradcheck import GradcheckError, GradcheckResult
 from .layers import Affine, AddLayer, Convolution, Layer, MulLayer, Pooling, ReLU, Sigmoid, Tanh
+from .normalization import BatchNormalization, Dropout
 from .losses import Loss, MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .models import MultiLayerNet, SimpleConvNet, TwoLayerNet
 from .network import Graph, Sequential
@@ -25,6 +26,8 @@ __all__ = [
     "Tanh",
     "Convolution",
     "Pooling",
+    "BatchNormalization",
+    "Dropout",
     "Loss",
     "SoftmaxWithLoss",
     "SigmoidWithLoss",

@@ -308,3 +308,8 @@ class ReLU(Layer):
 from .conv import Convolution, Pooling  # noqa: E402
 
 __all__ += ["Convolution", "Pooling"]
+
+# BatchNormalization and Dropout live in normalization.py; imported last, as normalization.py builds on Layer.
+from .normalization import BatchNormalization, Dropout  # noqa: E402
+
+__all__ += ["BatchNormalization", "Dropout"]

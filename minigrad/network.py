@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 from typing import Any, Iterable, Iterator
 
@@ -12,7 +13,7 @@ from . import numerical
 from .functions import predicted_labels
 from .layers import Affine, Convolution, Layer
 
-__all__ = ["Sequential", "Graph"]
+__all__ = ["Sequential", "Graph", "modal_layers", "inference_mode", "training_mode"]
 
 
 def _check_layer(layer: Any, where: str) -> None:
@@ -63,11 +64,66 @@ def _shares_memory(arrays: Iterable[np.ndarray]) -> bool:
 
 
 def _flat(prefixed: list[tuple[str, Any]], attr: str) -> dict[str, np.ndarray]:
-    """The layers' params or grads in one dict keyed "<prefix><name>" (prefixes like "0.")."""
-    return {prefix + name: a for prefix, layer in prefixed for name, a in getattr(layer, attr).items()}
+    """The layers' params, grads or buffers in one dict keyed "<prefix><name>" (prefixes like "0.")."""
+    return {prefix + name: a for prefix, layer in prefixed for name, a in getattr(layer, attr, {}).items()}
 
 
-class Sequential(Layer):
+def modal_layers(model: Any) -> list[Any]:
+    """model and every layer inside it (nested nets included) that has a `training` flag."""
+    return [layer for _, layer in _walk([("", model)]) if hasattr(layer, "training")]
+
+
+@contextlib.contextmanager
+def _mode(model: Any, training: bool) -> Iterator[Any]:
+    """Run the block with every `training` flag in model set to `training`, then restore each flag as it was."""
+    saved = [(layer, layer.training) for layer in modal_layers(model)]
+    for layer, _ in saved:
+        layer.training = training
+    try:
+        yield model
+    finally:
+        for layer, mode in saved:
+            layer.training = mode
+
+
+def inference_mode(model: Any) -> contextlib.AbstractContextManager[Any]:
+    """with inference_mode(net): ... runs with every layer in inference mode, restoring each layer's mode after."""
+    return _mode(model, False)
+
+
+def training_mode(model: Any) -> contextlib.AbstractContextManager[Any]:
+    """with training_mode(net): ... runs with every layer in training mode, restoring each layer's mode after."""
+    return _mode(model, True)
+
+
+class _Net(Layer):
+    """What Sequential and Graph share: the mode (train/eval) and the buffers, over their layers."""
+
+    training: bool
+
+    def named_layers(self) -> list[tuple[str, Any]]:
+        """(key prefix without its dot, layer) for each layer: "0", "1", ..., "loss" (Sequential) or node names (Graph)."""
+        raise NotImplementedError
+
+    def train(self, mode: bool = True) -> Any:
+        """Set `training` on this net and every layer in it that has the flag (nested nets too); returns the net."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
+        for layer in modal_layers(self):
+            layer.training = bool(mode)
+        return self
+
+    def eval(self) -> Any:
+        """Inference mode for every layer (train(False)); returns the net."""
+        return self.train(False)
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Every layer's state outside params (e.g. running statistics), keyed like params: the live arrays."""
+        return _flat([(f"{k}.", layer) for k, layer in self.named_layers()], "buffers")
+
+
+class Sequential(_Net):
     """A chain y = f_n(…f_1(x)); with a loss, forward(x, t) returns the loss L. Itself a layer."""
 
     def __init__(self, *layers: Any, loss: Any = None) -> None:
@@ -87,6 +143,11 @@ class Sequential(Layer):
         _check_distinct(self._prefixed_named("layer "), "Sequential")
         self._tied = _shares_memory(a for _, layer in self._prefixed for a in layer.params.values())
         """Whether layers share parameter memory (checked when built); backward(optimizer=) then updates last."""
+        self.training = True
+        """The mode last set by train()/eval(); forward, loss and gradient follow each layer's own flag."""
+
+    def named_layers(self) -> list[tuple[str, Any]]:
+        return [(prefix[:-1], layer) for prefix, layer in self._prefixed]
 
     def _prefixed_named(self, prefix: str) -> list[tuple[str, Any]]:
         """(prefix + "0", layer 0), ..., (prefix + "loss", the loss)."""
@@ -155,15 +216,16 @@ class Sequential(Layer):
         return dout
 
     def predict(self, x: ArrayLike) -> Any:
-        """The chain's output (the scores before the loss)."""
-        return self.forward(x)
+        """The chain's output (the scores before the loss), in inference mode whatever the net's mode."""
+        with inference_mode(self):
+            return self.forward(x)
 
     def loss(self, x: ArrayLike, t: ArrayLike) -> float:
         """The loss of predict(x) against targets t."""
         return self.forward(x, t)
 
     def accuracy(self, x: ArrayLike, t: ArrayLike) -> float:
-        """The fraction of samples whose highest score is the target class (t: labels or one-hot)."""
+        """The fraction of samples whose highest score (predict, in inference mode) is the target class (t: labels or one-hot)."""
         predicted, labels = predicted_labels(np.asarray(self.predict(x)), t, "Sequential.accuracy")
         return float(np.mean(predicted == labels))
 
@@ -196,7 +258,7 @@ class Sequential(Layer):
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-class Graph(Layer):
+class Graph(_Net):
     """A DAG of layers over named values. forward(*inputs) -> output; backward(dout) -> a gradient per input.
 
     Build it by naming its inputs and adding nodes in order, each consuming values defined before it::
@@ -224,6 +286,11 @@ class Graph(Layer):
         self.values: dict[str, Any] = {}
         self.gradients: dict[str, Any] = {}
         self._layer_paths: dict[int, str] = {}  # id of every layer inside, nested ones too -> where it sits
+        self.training = True
+        """The mode last set by train()/eval(); forward follows each node's own flag."""
+
+    def named_layers(self) -> list[tuple[str, Any]]:
+        return [(name, layer) for name, (layer, _) in self.nodes.items()]
 
     def add(self, name: str, layer: Any, *inputs: str) -> str:
         """Add node `name` computing layer.forward(*values of inputs); returns name."""

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 import numpy as np
 
 from .losses import SigmoidWithLoss, SoftmaxWithLoss
-from .network import Sequential
+from .network import Sequential, inference_mode, training_mode
 from .optimizers import SGD, Optimizer
 
 __all__ = [
@@ -128,6 +128,12 @@ class _Monitor:
         return better
 
 
+def _state(model: Any) -> dict[str, np.ndarray]:
+    """The model's params and buffers (running statistics), keyed "param/<key>" and "buffer/<key>": the live arrays."""
+    return {**{f"param/{k}": p for k, p in model.params.items()},
+            **{f"buffer/{k}": b for k, b in getattr(model, "buffers", {}).items()}}
+
+
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved by more than min_delta for `patience` epochs."""
 
@@ -155,8 +161,8 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
         if self._tracker.improved(logs):
             self.wait, self.best_epoch = 0, epoch
-            if self.restore_best_weights:
-                self.best_weights = {k: p.copy() for k, p in trainer.model.params.items()}
+            if self.restore_best_weights:  # the running statistics belong to the weights they were measured with
+                self.best_weights = {k: p.copy() for k, p in _state(trainer.model).items()}
             return
         self.wait += 1
         if self.wait > self.patience:
@@ -165,7 +171,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, trainer: Trainer) -> None:
         if self.stopped_epoch is not None and self.best_weights is not None:
-            for key, p in trainer.model.params.items():
+            for key, p in _state(trainer.model).items():
                 np.copyto(p, self.best_weights[key])  # in place: optimizers hold the live arrays
 
 
@@ -385,23 +391,38 @@ class Trainer:
         for hook in hooks["on_train_begin"]:
             hook(self)
         try:
-            for _ in range(epochs):
-                epoch = self.epoch
-                for hook in hooks["on_epoch_begin"]:
-                    hook(self, epoch)
-                logs = self._train_epoch(x, t, batch_size, shuffle, scorer, hooks["on_batch_end"])
-                if validation_data is not None:
-                    logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data, batch_size=batch_size).items()})
-                self.history.append(epoch, logs)
-                self.epoch += 1
-                for hook in hooks["on_epoch_end"]:
-                    hook(self, epoch, logs)
-                if self.stop_training:
-                    break
+            with training_mode(self.model):  # each layer's own mode comes back afterwards
+                self._fit_epochs(x, t, epochs, batch_size, validation_data, shuffle, scorer, hooks)
         finally:
             for hook in hooks["on_train_end"]:
                 hook(self)
         return self.history
+
+    def _fit_epochs(
+        self,
+        x: np.ndarray,
+        t: np.ndarray,
+        epochs: int,
+        batch_size: int,
+        validation_data: tuple[np.ndarray, np.ndarray] | None,
+        shuffle: bool,
+        scorer: _Scorer | None,
+        hooks: dict[str, list[Callable[..., Any]]],
+    ) -> None:
+        """The epochs of fit, in training mode; validation (evaluate) runs in inference mode."""
+        for _ in range(epochs):
+            epoch = self.epoch
+            for hook in hooks["on_epoch_begin"]:
+                hook(self, epoch)
+            logs = self._train_epoch(x, t, batch_size, shuffle, scorer, hooks["on_batch_end"])
+            if validation_data is not None:
+                logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data, batch_size=batch_size).items()})
+            self.history.append(epoch, logs)
+            self.epoch += 1
+            for hook in hooks["on_epoch_end"]:
+                hook(self, epoch, logs)
+            if self.stop_training:
+                break
 
     def _train_epoch(
         self,
@@ -450,9 +471,13 @@ class Trainer:
         return logs
 
     def evaluate(self, x: np.ndarray, t: np.ndarray, *, batch_size: int = 1000) -> dict[str, float]:
-        """{"loss": mean loss, "accuracy": fraction correct (when the loss defines it)} over (x, t), in batches."""
+        """{"loss": mean loss, "accuracy": fraction correct (when the loss defines it)} over (x, t), in batches, in inference mode."""
         x, t = _check_data("evaluate", x, t)
         batch_size = _positive_int("evaluate", "batch_size", batch_size)
+        with inference_mode(self.model):  # each layer's own mode comes back afterwards
+            return self._evaluate(x, t, batch_size)
+
+    def _evaluate(self, x: np.ndarray, t: np.ndarray, batch_size: int) -> dict[str, float]:
         model, n = self.model, len(x)
         if not isinstance(model, Sequential):
             loss = sum(model.loss(x[s : s + batch_size], t[s : s + batch_size]) * len(x[s : s + batch_size]) for s in range(0, n, batch_size))

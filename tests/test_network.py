@@ -224,3 +224,81 @@ def test_backward_with_an_optimizer_after_forward_without_loss_updates_the_chain
     dx = net.backward(dout, optimizer=SGD(lr=0.5))
     assert dx.shape == x.shape
     np.testing.assert_array_equal(net.params["0.W"], W - 0.5 * net.grads["0.W"])
+
+
+# ------------------------------------------------------------------------------- the mode and the buffers
+
+
+def modal_net(rng):
+    """Affine → BatchNormalization → ReLU → (Dropout → Affine, nested) with a loss."""
+    from minigrad import BatchNormalization, Dropout
+
+    inner = Sequential(Dropout(0.5, rng=1), Affine(rng.standard_normal((5, 3)), np.zeros(3)))
+    return Sequential(Affine(rng.standard_normal((4, 5)), np.zeros(5)), BatchNormalization(np.ones(5), np.zeros(5)),
+                      ReLU(), inner, loss=SoftmaxWithLoss())
+
+
+def test_train_and_eval_set_every_flag_nested_nets_included_and_return_the_net():
+    net = modal_net(np.random.default_rng(0))
+    flags = lambda: [net.training, net[1].training, net[3].training, net[3][0].training]  # noqa: E731
+    assert flags() == [True] * 4  # True when built
+    assert net.eval() is net and flags() == [False] * 4
+    assert net.train() is net and flags() == [True] * 4
+    assert net.train(False) is net and flags() == [False] * 4
+    assert not hasattr(net[2], "training")  # layers without the flag are left alone
+    with pytest.raises(TypeError, match="Sequential.train: mode must be True or False, got 'eval'"):
+        net.train("eval")
+
+
+def test_graph_train_and_eval_reach_its_nodes():
+    from minigrad import Dropout
+
+    g = Graph(["x"])
+    g.add("drop", Dropout(0.5, rng=0), "x")
+    g.add("seq", Sequential(Dropout(0.5, rng=1)), "drop")
+    assert g.eval() is g and not g.nodes["drop"][0].training and not g.nodes["seq"][0][0].training
+    x = np.ones((3, 4))
+    np.testing.assert_array_equal(g.forward(x), x)
+    assert g.train() is g and g.nodes["seq"][0][0].training
+
+
+def test_predict_and_accuracy_run_in_inference_mode_and_restore_each_layers_mode():
+    rng = np.random.default_rng(0)
+    net = modal_net(rng)
+    x, t = rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
+    expected = net.eval().forward(x)
+    net.train()
+    net[1].training = False  # one layer set by hand: predict must give back exactly this
+    before = net.buffers["1.running_mean"].copy()
+    np.testing.assert_array_equal(net.predict(x), expected)
+    np.testing.assert_array_equal(net.predict(x), expected)  # no dropout, no moving statistics
+    assert net.accuracy(x, t) == np.mean(expected.argmax(axis=1) == t)
+    np.testing.assert_array_equal(net.buffers["1.running_mean"], before)
+    assert [net.training, net[1].training, net[3][0].training] == [True, False, True]
+
+
+def test_forward_loss_and_gradient_follow_the_flag():
+    rng = np.random.default_rng(0)
+    net = modal_net(rng)
+    x, t = rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
+    assert not np.array_equal(net.forward(x), net.forward(x))  # training: a new dropout mask each time
+    net.eval()
+    np.testing.assert_array_equal(net.forward(x), net.predict(x))
+    assert net.loss(x, t) == net.loss(x, t)
+    before = net.buffers["1.running_var"].copy()
+    net.gradient(x, t)
+    np.testing.assert_array_equal(net.buffers["1.running_var"], before)
+    net.train()
+    net.gradient(x, t)
+    assert not np.array_equal(net.buffers["1.running_var"], before)
+
+
+def test_buffers_are_one_flat_dict_keyed_like_params_holding_the_live_arrays():
+    net = modal_net(np.random.default_rng(0))
+    assert list(net.buffers) == ["1.running_mean", "1.running_var"]
+    assert net.buffers["1.running_mean"] is net[1].running_mean
+    outer = Sequential(ReLU(), net[1])
+    assert list(outer.buffers) == ["1.running_mean", "1.running_var"]
+    g = Graph(["x"])
+    g.add("inner", Sequential(Tanh(), outer), "x")
+    assert g.buffers["inner.1.1.running_var"] is net[1].running_var

@@ -354,3 +354,46 @@ def test_binary_targets_with_sigmoid_loss_report_binary_accuracy():
     expected = float(np.mean((model.predict(x) > 0) == (t > 0.5)))
     assert h.history["val_accuracy"][-1] == expected
     assert h.history["accuracy"][-1] > 0.9
+
+
+def modal_net(seed=0, d=4, classes=3):
+    """Affine → BatchNormalization → ReLU → Dropout → Affine → SoftmaxWithLoss."""
+    from minigrad import BatchNormalization, Dropout
+
+    rng = np.random.default_rng(seed)
+    return Sequential(Affine.from_sizes(d, 8, rng=rng), BatchNormalization(np.ones(8), np.zeros(8)), ReLU(),
+                      Dropout(0.3, rng=seed), Affine.from_sizes(8, classes, rng=rng), loss=SoftmaxWithLoss())
+
+
+def test_fit_trains_in_training_mode_validates_in_inference_mode_and_leaves_the_mode_it_found():
+    x, t = blobs()
+    net = modal_net()
+    modes = []
+
+    class Spy(Layer):
+        def forward(self, x):
+            modes.append((net[2].training, net[4].training))
+            return x.copy()
+
+        def backward(self, dout):
+            return dout.copy()
+
+    net = Sequential(Spy(), *net.layers, loss=net.last_layer)
+    net[2].training = False  # a layer set by hand: fit must give back exactly this mode
+    history = fit(net, x, t, epochs=2, batch_size=40, validation_data=(x[:30], t[:30]), rng=0, verbose=0)
+    assert modes == ([(True, True)] * 3 + [(False, False)]) * 2  # three training batches, one validation pass
+    assert [l.training for l in (net, net[2], net[4])] == [True, False, True]
+    trainer = Trainer(net, rng=0, verbose=0)
+    val = trainer.evaluate(x[:30], t[:30], batch_size=40)
+    assert val == {"loss": history.history["val_loss"][-1], "accuracy": history.history["val_accuracy"][-1]}
+    assert val["accuracy"] == net.accuracy(x[:30], t[:30])
+
+
+def test_a_net_with_batch_normalization_and_dropout_learns_with_fit():
+    x, t = blobs(n=300)
+    net = modal_net()
+    history = fit(net, x[:240], t[:240], optimizer=Adam(lr=0.01), epochs=15, batch_size=30, rng=0, verbose=0,
+                  validation_data=(x[240:], t[240:]))
+    assert history.history["val_accuracy"][-1] >= 0.9
+    assert net.accuracy(x[240:], t[240:]) == history.history["val_accuracy"][-1]
+    assert np.abs(net.buffers["1.running_mean"]).max() > 0.1  # the running statistics moved
