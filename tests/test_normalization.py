@@ -158,8 +158,10 @@ def test_both_layers_are_importable_from_layers_and_the_package():
 # ------------------------------------------------------------------------------- gradients
 
 
+# From 3 values per feature: at 2 the normalized values are ±1 whatever x, so dx in training is only the
+# ~1e-7 eps term left after O(1) terms cancel, below what gradcheck's 1e-10-relative linearity check resolves.
 @settings(max_examples=25)
-@given(n=st.integers(2, 5), d=st.integers(1, 4), training=st.booleans(), seed=st.integers(0, 2**16))
+@given(n=st.integers(3, 5), d=st.integers(1, 4), training=st.booleans(), seed=st.integers(0, 2**16))
 def test_batch_normalization_2d_passes_gradcheck_in_both_modes(n, d, training, seed):
     bn = bn_for((n, d), seed=seed)
     bn.training = training
@@ -174,8 +176,8 @@ def test_batch_normalization_2d_passes_gradcheck_in_both_modes(n, d, training, s
 def test_batch_normalization_4d_passes_gradcheck_in_both_modes(n, c, hw, per_activation, training, seed):
     shape = (n, c, *hw)
     m = n if per_activation else n * hw[0] * hw[1]
-    if training and m < 2:
-        n, shape = 2, (2, c, *hw)
+    if training and m < 3:
+        n, shape = 3, (3, c, *hw)
     bn = bn_for(shape, per_activation, seed=seed)
     bn.training = training
     x = np.random.default_rng(seed).normal(-1.0, 1.5, shape)
