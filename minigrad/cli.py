@@ -1,4 +1,4 @@
-"""The ``minigrad`` command (also ``python -m minigrad``): demo, train and gradcheck subcommands.
+"""The ``minigrad`` command (also ``python -m minigrad``): demo, train, gradcheck and export subcommands.
 
 Exit status: 0 success, 1 failure (a failed gradient check, data not found, ...), 2 usage error,
 130 interrupted (Ctrl-C).
@@ -341,6 +341,34 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
+# export
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    """'1,28,28' -> (1, 28, 28): one sample's shape."""
+    shape, n_classes = _input_spec(text)
+    if n_classes is not None or not shape:
+        raise argparse.ArgumentTypeError(f"expected one sample's shape like 1,28,28, got {text!r}")
+    return shape
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a saved model's inference as an ONNX file."""
+    from .interop import OPSET, export_onnx
+    from .serialization import ModelFileError, load_model
+
+    try:
+        model = load_model(args.model)
+        export_onnx(model, args.out, input_shape=args.input_shape, dtype=np.dtype(args.dtype))
+    except (ImportError, ModelFileError, TypeError, ValueError) as e:
+        print(f"minigrad export: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: ONNX opset {OPSET}, {args.dtype}, input x (N, ...) with a dynamic batch N, output y "
+          "(the scores predict returns)")
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
 # entry point
 
 
@@ -409,6 +437,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--atol", type=_positive_float, help="absolute tolerance (default: gradcheck's, by dtype)")
     check.add_argument("--rtol", type=_positive_float, help="relative tolerance (default: gradcheck's, by dtype)")
     check.set_defaults(func=cmd_gradcheck)
+
+    export = sub.add_parser(
+        "export",
+        help="write a saved model as an ONNX file (needs minigrad[onnx])",
+        description="Read a model saved by `minigrad train` or save_model and write what its predict computes as an "
+        "ONNX file (opset 17, a dynamic batch dimension, weights as initializers, batch norm with its running "
+        "statistics, dropout as the identity), for ONNX Runtime and other engines. Needs pip install 'minigrad[onnx]'.",
+    )
+    export.add_argument("model", help="the .npz file save_model or `minigrad train` wrote")
+    export.add_argument("out", help="the .onnx file to write (atomically)")
+    export.add_argument("--input-shape", type=_shape, metavar="SHAPE",
+                        help="one sample's shape, e.g. 1,28,28 (default: what the first Affine or Convolution reads)")
+    export.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="default: float32")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

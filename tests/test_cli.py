@@ -57,10 +57,10 @@ def test_the_console_script_is_installed_next_to_python():
 def test_help_is_available_and_exits_0(tmp_path):
     r = run(tmp_path, "--help", script=True)
     assert r.returncode == 0
-    assert r.stdout.startswith("usage: minigrad") and all(c in r.stdout for c in ("demo", "train", "gradcheck"))
+    assert r.stdout.startswith("usage: minigrad") and all(c in r.stdout for c in ("demo", "train", "gradcheck", "export"))
 
 
-@pytest.mark.parametrize("command", ["demo", "train", "gradcheck"])
+@pytest.mark.parametrize("command", ["demo", "train", "gradcheck", "export"])
 def test_every_subcommand_has_help(tmp_path, monkeypatch, capsys, command):
     assert call(tmp_path, monkeypatch, command, "--help") == 0
     assert capsys.readouterr().out.startswith(f"usage: minigrad {command}")

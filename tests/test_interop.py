@@ -1,0 +1,364 @@
+"""interop.py: to_torch, from_torch and export_onnx, measured against minigrad on random inputs.
+
+Differences are relative to the reference's scale: max|a − b| / max|b|. `python tests/test_interop.py`
+prints the largest one per model; the tests assert the bounds: float64 PyTorch inference 1e-12, one
+SGD step (the loss, every gradient and every weight's change) 1e-10, ONNX Runtime in float32 1e-5 at batch sizes 1 and 37.
+Under CI (CI=true) a missing torch, onnx or onnxruntime fails these tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from minigrad import (
+    Affine,
+    Convolution,
+    Layer,
+    MeanSquaredError,
+    MultiLayerNet,
+    Pooling,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    SigmoidWithLoss,
+    SoftmaxWithLoss,
+    Tanh,
+    TwoLayerNet,
+)
+from minigrad.cli import main
+from minigrad.interop import OPSET, export_onnx, from_torch, to_torch
+from minigrad.optimizers import SGD
+from minigrad.serialization import save_model
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need(module: str) -> Any:
+    """The module, or a skip on a developer's machine without it; under CI a missing one fails."""
+    if IN_CI:
+        return __import__(module)  # .ci/run installs torch, onnx and onnxruntime: an ImportError fails the test
+    return pytest.importorskip(module)
+
+
+def relative(a: Any, b: Any) -> float:
+    """max|a − b| / max|b| (or max|a − b| when b is all zeros)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.abs(b).max()
+    return float(np.abs(a - b).max() / (scale if scale > 0 else 1.0))
+
+
+# ---------------------------------------------------------------- the models, with their inputs and targets
+
+
+def labels(rng: np.random.Generator, n: int, classes: int) -> np.ndarray:
+    return rng.integers(0, classes, size=n)
+
+
+def mlp_sigmoid_loss(rng: np.random.Generator) -> Sequential:
+    """Affine → Tanh → Affine → Sigmoid → Affine with a SigmoidWithLoss over 3 outputs per sample."""
+    sizes = [(6, 8), (8, 5), (5, 3)]
+    a, b, c = (Affine(rng.standard_normal(s), rng.standard_normal(s[1])) for s in sizes)
+    return Sequential(a, Tanh(), b, Sigmoid(), c, loss=SigmoidWithLoss())
+
+
+def mlp_squared_error(rng: np.random.Generator) -> Sequential:
+    """A nested chain: (Affine → ReLU) → Affine with a MeanSquaredError."""
+    first = Sequential(Affine(rng.standard_normal((6, 9)), rng.standard_normal(9)), ReLU())
+    return Sequential(first, Affine(rng.standard_normal((9, 4)), rng.standard_normal(4)), loss=MeanSquaredError())
+
+
+def small_cnn(rng: np.random.Generator) -> Sequential:
+    """Convolution (stride 1, pad 1) → ReLU → Pooling 2×2 → Convolution (stride 2) → Tanh → Pooling 3×3 (stride 1, pad 1) → Affine."""
+    conv1 = Convolution(0.5 * rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4), stride=1, pad=1)
+    conv2 = Convolution(0.3 * rng.standard_normal((5, 4, 2, 2)), rng.standard_normal(5), stride=2)
+    head = Affine(0.3 * rng.standard_normal((5 * 2 * 2, 3)), rng.standard_normal(3))
+    return Sequential(conv1, ReLU(), Pooling(2, 2, stride=2), conv2, Tanh(), Pooling(3, 3, stride=1, pad=1), head,
+                      loss=SoftmaxWithLoss())
+
+
+# name: (model from a seed, one input sample's shape, targets for n samples)
+MODELS: dict[str, tuple[Callable[[int], Sequential], tuple[int, ...], Callable[[np.random.Generator, int], np.ndarray]]] = {
+    "TwoLayerNet": (lambda seed: TwoLayerNet(12, 10, 4, weight_init_std=0.5, rng=seed), (12,), lambda r, n: labels(r, n, 4)),
+    "MultiLayerNet relu": (lambda seed: MultiLayerNet(12, [10, 8, 6], 5, rng=seed), (12,), lambda r, n: labels(r, n, 5)),
+    "MultiLayerNet sigmoid": (lambda seed: MultiLayerNet(12, [7], 3, activation="sigmoid", rng=seed), (12,),
+                              lambda r, n: np.eye(3)[labels(r, n, 3)]),  # one-hot rows
+    "MultiLayerNet tanh": (lambda seed: MultiLayerNet(12, [9, 9], 4, activation="tanh", rng=seed), (12,), lambda r, n: labels(r, n, 4)),
+    "MLP SigmoidWithLoss": (lambda seed: mlp_sigmoid_loss(np.random.default_rng(seed)), (6,),
+                            lambda r, n: r.integers(0, 2, size=(n, 3)).astype(np.float64)),
+    "MLP MeanSquaredError": (lambda seed: mlp_squared_error(np.random.default_rng(seed)), (6,), lambda r, n: r.standard_normal((n, 4))),
+    "CNN": (lambda seed: small_cnn(np.random.default_rng(seed)), (2, 8, 8), lambda r, n: labels(r, n, 3)),
+}
+
+
+def case(name: str, n: int, seed: int = 0) -> tuple[Sequential, np.ndarray, np.ndarray]:
+    build, shape, targets = MODELS[name]
+    rng = np.random.default_rng(seed + 1000)
+    return build(seed), rng.standard_normal((n, *shape)), targets(rng, n)
+
+
+# ---------------------------------------------------------------- measurements (one home for what tests assert and the script prints)
+
+
+def inference_difference(name: str) -> float:
+    """to_torch(model)(x) against model.predict(x), float64, batch 37."""
+    torch = need("torch")
+    model, x, _ = case(name, 37)
+    module, _ = to_torch(model)
+    with torch.no_grad():
+        y = module(torch.from_numpy(x)).numpy()
+    return relative(y, model.predict(x))
+
+
+def torch_grads(module: Any) -> dict[str, np.ndarray]:
+    """The module's gradients in minigrad's layout and keys: from_torch of a copy whose weights are the grads."""
+    torch = need("torch")
+    grads = copy.deepcopy(module)
+    with torch.no_grad():
+        for p, g in zip(grads.parameters(), module.parameters()):
+            p.copy_(g.grad)
+    return from_torch(grads).params
+
+
+def training_step_differences(name: str, lr: float = 0.1) -> dict[str, float]:
+    """One SGD step in minigrad and in PyTorch from the same weights and batch: the loss, each gradient, each update (after − before)."""
+    torch = need("torch")
+    model, x, t = case(name, 37)
+    module, loss_fn = to_torch(model)
+    before = {k: p.copy() for k, p in model.params.items()}
+    loss = model.loss(x, t)
+    model.backward()
+    grads = {k: g.copy() for k, g in model.grads.items()}
+    SGD(lr=lr).update(model.params, model.grads)
+
+    torch_loss = loss_fn(module(torch.from_numpy(x)), torch.from_numpy(t))
+    torch_loss.backward()
+    found = {"loss": relative(torch_loss.item(), loss)}
+    found.update({f"grad {k}": relative(g, grads[k]) for k, g in torch_grads(module).items()})
+    torch.optim.SGD(module.parameters(), lr=lr).step()
+    stepped = from_torch(module)
+    found.update({f"update {k}": relative(p - before[k], model.params[k] - before[k]) for k, p in stepped.params.items()})
+    assert set(stepped.params) == set(model.params) and len(found) == 1 + 2 * len(model.params)
+    return found
+
+
+def onnx_differences(name: str, path: str) -> dict[int, float]:
+    """ONNX Runtime (float32) against model.predict (float64), for batches of 1 and 37 through one file."""
+    need("onnx")
+    ort = need("onnxruntime")
+    model, x, _ = case(name, 37)
+    export_onnx(model, path)
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return {n: relative(session.run(None, {"x": x[:n].astype(np.float32)})[0], model.predict(x[:n])) for n in (1, 37)}
+
+
+# ---------------------------------------------------------------- to_torch and from_torch
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_to_torch_infers_what_minigrad_predicts_to_1e_12_in_float64(name):
+    assert inference_difference(name) <= 1e-12
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_one_sgd_step_in_torch_matches_minigrads_loss_gradients_and_update_to_1e_10(name):
+    differences = training_step_differences(name)
+    worst = max(differences, key=differences.get)
+    assert differences[worst] <= 1e-10, f"{worst}: {differences[worst]:.3g}"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_from_torch_gives_back_the_same_weights_bit_for_bit(name):
+    need("torch")
+    model, x, t = case(name, 5)
+    back = from_torch(*to_torch(model))
+    assert repr(back).replace("Sequential", "") == repr(model).replace(type(model).__name__, "")  # same layers, same loss
+    assert list(back.params) == list(model.params)
+    for key, p in model.params.items():
+        assert back.params[key].dtype == p.dtype and back.params[key].tobytes() == p.tobytes(), key
+        assert not np.shares_memory(back.params[key], p)
+    assert back.loss(x, t) == model.loss(x, t)
+
+
+def test_to_torch_keeps_float32_and_flattens_images_where_affine_does():
+    torch = need("torch")
+    net = TwoLayerNet(12, 5, 3, rng=0, dtype=np.float32)
+    module, _ = to_torch(net)
+    assert all(p.dtype == torch.float32 for p in module.parameters())
+    x = np.random.default_rng(0).standard_normal((4, 3, 2, 2)).astype(np.float32)  # Affine flattens (N, 3, 2, 2)
+    with torch.no_grad():
+        y = module(torch.from_numpy(x)).numpy()
+    assert y.dtype == np.float32 and relative(y, net.predict(x)) < 1e-6
+    cnn, *_ = case("CNN", 1)
+    assert [type(m).__name__ for m in to_torch(cnn)[0]][-2:] == ["Flatten", "Linear"]
+
+
+def test_to_torch_draws_nothing_from_torchs_generator():
+    torch = need("torch")
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    to_torch(case("CNN", 1)[0])
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_the_torch_losses_match_minigrads_on_one_sample():
+    torch = need("torch")
+    rng = np.random.default_rng(3)
+    y, t = rng.standard_normal(5), rng.standard_normal(5)
+    squared = to_torch(Sequential(loss=MeanSquaredError()))[1]
+    assert relative(squared(torch.from_numpy(y), torch.from_numpy(t)).item(), MeanSquaredError().forward(y, t)) <= 1e-15
+    t01 = rng.integers(0, 2, size=5).astype(np.float64)
+    binary = to_torch(Sequential(loss=SigmoidWithLoss()))[1]
+    assert relative(binary(torch.from_numpy(y), torch.from_numpy(t01)).item(), SigmoidWithLoss().forward(y, t01)) <= 1e-15
+
+
+class Swish(Layer):
+    """y = x·sigmoid(x): a user's own layer, which nothing exports."""
+
+    def forward(self, x):
+        return x / (1 + np.exp(-x))
+
+
+def test_a_layer_without_export_is_named_with_its_position():
+    torch = need("torch")
+    net = Sequential(Affine(np.ones((3, 2)), np.zeros(2)), Sequential(ReLU(), Swish()), loss=SoftmaxWithLoss())
+    with pytest.raises(TypeError, match=r"to_torch: layer 1\.1 is a Swish"):
+        to_torch(net)
+    with pytest.raises(TypeError, match=r"from_torch: module 1 \(Softmax\) has no minigrad counterpart"):
+        from_torch(torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Softmax(dim=1)))
+    with pytest.raises(TypeError, match="to_torch: model must be a minigrad Sequential"):
+        to_torch(Affine(np.ones((3, 2)), np.zeros(2)))
+
+
+def test_from_torch_refuses_what_minigrad_cannot_compute():
+    torch = need("torch")
+    nn = torch.nn
+    with pytest.raises(ValueError, match=r"module 0 \(Conv2d\) has stride \(1, 2\)"):
+        from_torch(nn.Sequential(nn.Conv2d(1, 2, 3, stride=(1, 2))))
+    with pytest.raises(ValueError, match="dilation=1"):
+        from_torch(nn.Sequential(nn.Conv2d(1, 2, 3, dilation=2)))
+    with pytest.raises(TypeError, match="right before an nn.Linear"):
+        from_torch(nn.Sequential(nn.Flatten(), nn.ReLU()))
+    with pytest.raises(ValueError, match="label smoothing"):
+        from_torch(nn.Sequential(nn.Linear(2, 2)), nn.CrossEntropyLoss(label_smoothing=0.1))
+    with pytest.raises(TypeError, match="the loss NLLLoss has no minigrad counterpart"):
+        from_torch(nn.Sequential(nn.Linear(2, 2)), nn.NLLLoss())
+
+
+def test_a_pytorch_trained_module_comes_back_and_predicts_alike():
+    torch = need("torch")
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 2)).double()
+    x = np.random.default_rng(0).standard_normal((10, 4))
+    net = from_torch(module, torch.nn.CrossEntropyLoss())
+    with torch.no_grad():
+        assert relative(net.predict(x), module(torch.from_numpy(x)).numpy()) <= 1e-12
+    assert isinstance(net.last_layer, SoftmaxWithLoss)
+
+
+# ---------------------------------------------------------------- export_onnx
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_onnx_runtime_predicts_what_minigrad_does_to_1e_5_at_batch_1_and_37(name, tmp_path):
+    onnx = need("onnx")
+    path = tmp_path / "model.onnx"
+    differences = onnx_differences(name, str(path))
+    assert max(differences.values()) <= 1e-5, differences
+    onnx.checker.check_model(str(path), full_check=True)
+    model = onnx.load(str(path))
+    assert [o.version for o in model.opset_import] == [OPSET]
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"  # the batch is dynamic
+    assert {i.name for i in model.graph.initializer} == set(case(name, 1)[0].params)  # weights under minigrad's keys
+
+
+def test_export_onnx_in_float64_on_request_and_with_an_input_shape(tmp_path):
+    need("onnx")
+    ort = need("onnxruntime")
+    net = TwoLayerNet(12, 6, 3, weight_init_std=0.5, rng=0)
+    x = np.random.default_rng(0).standard_normal((5, 3, 4))
+    export_onnx(net, tmp_path / "m.onnx", input_shape=(3, 4), dtype=np.float64)
+    y = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert y.dtype == np.float64 and relative(y, net.predict(x)) <= 1e-12
+    with pytest.raises(ValueError, match=r"layer 0 \(Affine\) takes 12 features per sample, but receives 10"):
+        export_onnx(net, tmp_path / "bad.onnx", input_shape=(10,))
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        export_onnx(net, tmp_path / "bad.onnx", dtype=np.float16)
+
+
+def test_a_failed_export_leaves_an_existing_file_alone(tmp_path):
+    need("onnx")
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"previous")
+    with pytest.raises(TypeError, match="export_onnx: layer 1 is a Swish"):
+        export_onnx(Sequential(Affine(np.ones((3, 2)), np.zeros(2)), Swish()), path)
+    assert path.read_bytes() == b"previous" and os.listdir(tmp_path) == ["model.onnx"]
+
+
+def test_minigrad_export_writes_the_onnx_file_from_the_shell(tmp_path):
+    need("onnx")
+    ort = need("onnxruntime")
+    net = MultiLayerNet(12, [8], 3, rng=0)
+    save_model(tmp_path / "model.npz", net)
+    r = subprocess.run([sys.executable, "-m", "minigrad", "export", "model.npz", "model.onnx"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "model.onnx" in r.stdout and f"opset {OPSET}" in r.stdout
+    x = np.random.default_rng(0).standard_normal((7, 12)).astype(np.float32)
+    y = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert relative(y, net.predict(x)) <= 1e-5
+
+
+def test_minigrad_export_reports_a_missing_model_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "missing.npz", "model.onnx"]) == 1
+    assert "missing.npz" in capsys.readouterr().err and not (tmp_path / "model.onnx").exists()
+
+
+# ---------------------------------------------------------------- optional extras
+
+
+def test_importing_minigrad_imports_neither_torch_nor_onnx():
+    code = (
+        "import sys, minigrad, minigrad.interop, minigrad.cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'onnx', 'onnxruntime')))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("module, extra, call", [
+    ("torch", "torch", lambda tmp: to_torch(TwoLayerNet(3, 2, 2, rng=0))),
+    ("torch", "torch", lambda tmp: from_torch(None)),
+    ("onnx", "onnx", lambda tmp: export_onnx(TwoLayerNet(3, 2, 2, rng=0), tmp / "m.onnx")),
+])
+def test_a_missing_extra_names_the_pip_command(module, extra, call, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, module, None)  # import fails as if the package were not installed
+    with pytest.raises(ImportError, match=rf"needs {module}, which is not installed: pip install 'minigrad\[{extra}\]'"):
+        call(tmp_path)
+
+
+def test_minigrad_export_without_onnx_says_what_to_install(tmp_path, monkeypatch, capsys):
+    save_model(tmp_path / "model.npz", TwoLayerNet(3, 2, 2, rng=0))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    assert main(["export", "model.npz", "model.onnx"]) == 1
+    assert "pip install 'minigrad[onnx]'" in capsys.readouterr().err
+
+
+if __name__ == "__main__":  # the table for the report: python tests/test_interop.py
+    import tempfile
+
+    print(f"{'model':<24} {'to_torch':>10} {'SGD step':>10} {'worst in the step':<22} {'ONNX N=1':>10} {'ONNX N=37':>10}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in MODELS:
+            step = training_step_differences(name)
+            worst = max(step, key=step.get)
+            onnx_n = onnx_differences(name, os.path.join(tmp, "model.onnx"))
+            print(f"{name:<24} {inference_difference(name):10.2e} {step[worst]:10.2e} {worst:<22} {onnx_n[1]:10.2e} {onnx_n[37]:10.2e}")
