@@ -13,7 +13,7 @@ from . import numerical
 from .functions import predicted_labels
 from .layers import Affine, Convolution, Layer
 
-__all__ = ["Sequential", "Graph", "modal_layers", "inference_mode", "training_mode"]
+__all__ = ["Sequential", "Graph", "sublayers", "modal_layers", "inference_mode", "training_mode"]
 
 
 def _check_layer(layer: Any, where: str) -> None:
@@ -66,6 +66,11 @@ def _shares_memory(arrays: Iterable[np.ndarray]) -> bool:
 def _flat(prefixed: list[tuple[str, Any]], attr: str) -> dict[str, np.ndarray]:
     """The layers' params, grads or buffers in one dict keyed "<prefix><name>" (prefixes like "0.")."""
     return {prefix + name: a for prefix, layer in prefixed for name, a in getattr(layer, attr, {}).items()}
+
+
+def sublayers(model: Any) -> list[tuple[str, Any]]:
+    """Every (path, layer) inside a Sequential or Graph, nested nets included, paths as in params keys ("1.0")."""
+    return list(_walk(model.named_layers())) if isinstance(model, _Net) else []
 
 
 def modal_layers(model: Any) -> list[Any]:

@@ -6,6 +6,9 @@ The file is a plain ``np.savez`` archive read with ``np.load(..., allow_pickle=F
   (a preset's ``config``, or a Sequential's layer list), the optimizer's class and scalars, the
   random generator's ``bit_generator.state`` and the caller's ``extra`` dict;
 - ``param/<key>`` — each parameter, keyed as in ``model.params`` (e.g. ``param/0.W``);
+- ``buffer/<key>`` — each state array outside params, keyed as in ``model.buffers`` (running
+  statistics, e.g. ``buffer/1.running_mean``); each layer's own random generator (a Dropout's
+  ``rng``) has its ``bit_generator.state`` in the JSON under ``generators``, keyed by the layer's path;
 - ``optimizer/<slot>.<key>`` — each optimizer state array.
 
 Files are written atomically: to a temporary file in the same directory, then ``os.replace``, so a
@@ -29,7 +32,8 @@ from .conv import Convolution, Pooling
 from .layers import Affine, ReLU, Sigmoid, Tanh
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .models import MultiLayerNet, SimpleConvNet, TwoLayerNet
-from .network import Sequential
+from .network import Sequential, sublayers
+from .normalization import BatchNormalization, Dropout
 from .optimizers import OPTIMIZERS, Optimizer
 
 __all__ = ["save_model", "load_model", "load_weights", "load_checkpoint", "Checkpoint", "ModelFileError"]
@@ -71,11 +75,16 @@ def _layer_spec(layer: Any, where: str) -> dict[str, Any]:
         return {"class": "Convolution", "shape": list(W.shape), "dtype": W.dtype.name, "stride": layer.stride, "pad": layer.pad}
     if type(layer) is Pooling:
         return {"class": "Pooling", "pool_h": layer.pool_h, "pool_w": layer.pool_w, "stride": layer.stride, "pad": layer.pad}
+    if type(layer) is BatchNormalization:
+        gamma = layer.params["gamma"]
+        return {"class": name, "size": gamma.size, "dtype": gamma.dtype.name, "momentum": layer.momentum, "eps": layer.eps}
+    if type(layer) is Dropout:
+        return {"class": name, "dropout_ratio": layer.dropout_ratio}
     if PARAMETER_FREE.get(name) is type(layer):
         return {"class": name}
     raise TypeError(
         f"save_model: {where} is a {name}, which save_model cannot rebuild; it saves {', '.join(PRESETS)} "
-        f"and Sequentials of Affine, Convolution, Pooling, {', '.join(PARAMETER_FREE)} (use np.savez on "
+        f"and Sequentials of Affine, Convolution, Pooling, BatchNormalization, Dropout, {', '.join(PARAMETER_FREE)} (use np.savez on "
         "model.params for other models)"
     )
 
@@ -113,6 +122,11 @@ def _build(spec: Any, where: str) -> Any:
         return Convolution(np.zeros(shape, dtype=spec["dtype"]), np.zeros(shape[:1], dtype=spec["dtype"]), spec["stride"], spec["pad"])
     if name == "Pooling":
         return Pooling(spec["pool_h"], spec["pool_w"], spec["stride"], spec["pad"])
+    if name == "BatchNormalization":
+        d, dtype = spec["size"], spec["dtype"]
+        return BatchNormalization(np.ones(d, dtype), np.zeros(d, dtype), momentum=spec["momentum"], eps=spec["eps"])
+    if name == "Dropout":
+        return Dropout(spec["dropout_ratio"])
     if name in PARAMETER_FREE:
         return PARAMETER_FREE[name]()
     raise ModelFileError(f"{where}: unknown layer class {name!r} in the file")
@@ -177,6 +191,9 @@ def save_model(
     meta["params"] = list(params)
     for key, p in params.items():
         arrays[f"param/{key}"] = p
+    for key, b in getattr(model, "buffers", {}).items():
+        arrays[f"buffer/{key}"] = b
+    meta["generators"] = {path: _jsonable(g.bit_generator.state) for path, g in _generators(model).items()}
     if optimizer is not None:
         name = type(optimizer).__name__
         if OPTIMIZERS.get(name.lower()) is not type(optimizer):
@@ -241,24 +258,41 @@ def _read(path: str | os.PathLike[str], where: str) -> tuple[dict[str, Any], dic
     return meta, arrays
 
 
+def _generators(model: Any) -> dict[str, np.random.Generator]:
+    """Each layer's own random generator (a Dropout's rng), keyed by the layer's path ("3", "1.0")."""
+    return {path: layer.rng for path, layer in sublayers(model) if isinstance(getattr(layer, "rng", None), np.random.Generator)}
+
+
 def _copy_weights(where: str, path: str, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], model: Any) -> None:
-    """Copy the file's parameters into model's live arrays, checking names, shapes and dtypes first."""
-    params = model.params
-    saved = {k[len("param/"):]: a for k, a in arrays.items() if k.startswith("param/")}
-    if set(saved) != set(params):
-        raise ModelFileError(
-            f"{where}: {path} holds another architecture, {_describe(meta['model'])}, with parameters "
-            f"{sorted(saved)}; this model has {sorted(params)}"
-        )
-    for key, p in params.items():
-        a = saved[key]
-        if a.shape != p.shape or a.dtype != p.dtype:
+    """Copy the file's parameters and buffers into model's live arrays and its layers' generator states, checking first."""
+    copies = []
+    for prefix, kind, in_model in (("param/", "parameter", model.params), ("buffer/", "buffer", getattr(model, "buffers", {}))):
+        saved = {k[len(prefix):]: a for k, a in arrays.items() if k.startswith(prefix)}
+        if set(saved) != set(in_model):
             raise ModelFileError(
-                f"{where}: {path} holds another architecture, {_describe(meta['model'])}: parameter '{key}' "
-                f"is {a.dtype}{list(a.shape)} in the file but {p.dtype}{list(p.shape)} in this model"
+                f"{where}: {path} holds another architecture, {_describe(meta['model'])}, with {kind}s "
+                f"{sorted(saved)}; this model has {sorted(in_model)}"
             )
-    for key, p in params.items():
-        np.copyto(p, saved[key])
+        for key, p in in_model.items():
+            a = saved[key]
+            if a.shape != p.shape or a.dtype != p.dtype:
+                raise ModelFileError(
+                    f"{where}: {path} holds another architecture, {_describe(meta['model'])}: {kind} '{key}' "
+                    f"is {a.dtype}{list(a.shape)} in the file but {p.dtype}{list(p.shape)} in this model"
+                )
+            copies.append((p, a))
+    states = meta.get("generators", {})
+    layers = dict(sublayers(model))
+    if not isinstance(states, dict) or set(states) != set(_generators(model)):
+        raise ModelFileError(
+            f"{where}: {path} holds random generators for the layers {sorted(states) if isinstance(states, dict) else states!r}; "
+            f"this model's layers with one are {sorted(_generators(model))}"
+        )
+    generators = {key: _rng_from_state(state, f"{where}: layer {key}'s generator in {path}") for key, state in states.items()}
+    for p, a in copies:
+        np.copyto(p, a)
+    for key, g in generators.items():
+        layers[key].rng = g
 
 
 def load_weights(path: str | os.PathLike[str], model: Any) -> None:

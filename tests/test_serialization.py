@@ -11,18 +11,29 @@ import textwrap
 import numpy as np
 import pytest
 
-from minigrad import Affine, MultiLayerNet, ReLU, Sequential, Sigmoid, SoftmaxWithLoss, Tanh, TwoLayerNet
+from minigrad import (Affine, BatchNormalization, Dropout, MultiLayerNet, ReLU, Sequential, Sigmoid, SoftmaxWithLoss, Tanh,
+                      TwoLayerNet, fit)
 from minigrad.layers import MulLayer
 from minigrad.losses import MeanSquaredError
 from minigrad.optimizers import Adam, Momentum
-from minigrad.serialization import ModelFileError, load_checkpoint, load_model, load_weights, save_model
+from minigrad.serialization import ModelFileError, _generators, load_checkpoint, load_model, load_weights, save_model
 from minigrad.trainer import Trainer
 
 
 def same_weights(a, b):
-    return a.params.keys() == b.params.keys() and all(
-        np.array_equal(a.params[k], b.params[k]) and a.params[k].dtype == b.params[k].dtype for k in a.params
+    """Params and buffers equal bit for bit, with their dtypes."""
+    return all(
+        x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) and x[k].dtype == y[k].dtype for k in x)
+        for x, y in ((a.params, b.params), (a.buffers, b.buffers))
     )
+
+
+def modal_net(seed=0, d=6, classes=3):
+    """A Sequential with BatchNormalization and Dropout, a nested one among them."""
+    rng = np.random.default_rng(seed)
+    return Sequential(Affine.from_sizes(d, 16, rng=rng), BatchNormalization(np.ones(16), np.zeros(16), momentum=0.8), ReLU(),
+                      Sequential(Dropout(0.3, rng=seed), Affine.from_sizes(16, 8, rng=rng)), ReLU(), Dropout(0.2, rng=seed + 1),
+                      Affine.from_sizes(8, classes, rng=rng), loss=SoftmaxWithLoss())
 
 
 def data(n=120, d=6, classes=3, seed=0):
@@ -98,8 +109,12 @@ RESUME = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("optimizer", [Adam(lr=0.01), Momentum(lr=0.05, weight_decay=1e-3)], ids=["adam", "momentum"])
-def test_two_epochs_saved_then_two_more_in_a_new_process_equal_four_at_once(tmp_path, optimizer):
+@pytest.mark.parametrize(("optimizer", "model"), [
+    (Adam(lr=0.01), lambda: MultiLayerNet(6, [16, 8], 3, rng=0)),
+    (Momentum(lr=0.05, weight_decay=1e-3), lambda: MultiLayerNet(6, [16, 8], 3, rng=0)),
+    (Adam(lr=0.01), modal_net),
+], ids=["adam", "momentum", "batchnorm-dropout"])
+def test_two_epochs_saved_then_two_more_in_a_new_process_equal_four_at_once(tmp_path, optimizer, model):
     x, t = data(n=150)
     np.savez(tmp_path / "data.npz", x=x, t=t)
     opt_state = optimizer.state_dict()
@@ -107,7 +122,7 @@ def test_two_epochs_saved_then_two_more_in_a_new_process_equal_four_at_once(tmp_
     def trainer():
         opt = type(optimizer)()
         opt.load_state_dict(opt_state)
-        return Trainer(MultiLayerNet(6, [16, 8], 3, rng=0), opt, rng=42, verbose=0)
+        return Trainer(model(), opt, rng=42, verbose=0)
 
     straight = trainer()
     straight.fit(x, t, epochs=4, batch_size=32)
@@ -121,6 +136,8 @@ def test_two_epochs_saved_then_two_more_in_a_new_process_equal_four_at_once(tmp_
     )
     resumed = load_checkpoint(tmp_path / "out.npz")
     assert same_weights(resumed.model, straight.model)
+    for key, g in _generators(straight.model).items():  # each Dropout's generator is where the straight run's is
+        assert _generators(resumed.model)[key].bit_generator.state == g.bit_generator.state
     for key, value in straight.optimizer.state_dict().items():
         assert np.array_equal(resumed.optimizer.state_dict()[key], value), key
     assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
@@ -302,3 +319,57 @@ def test_a_simple_conv_net_resumes_bit_identically_from_a_checkpoint_in_a_new_pr
     for key, value in straight.optimizer.state_dict().items():
         assert np.array_equal(resumed.optimizer.state_dict()[key], value), key
     assert resumed.extra["history"] == straight.history.to_dict()
+
+
+PREDICT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from minigrad.serialization import load_model
+
+    path, data, out = sys.argv[1:]
+    model = load_model(path)
+    with np.load(data) as f:
+        np.save(out, model.predict(f["x"]))
+    """
+)
+
+
+def test_a_net_with_batch_normalization_and_dropout_trained_with_fit_predicts_identically_in_a_new_process(tmp_path):
+    x, t = data(n=150)
+    net = modal_net()
+    fit(net, x, t, optimizer=Adam(lr=0.01), epochs=3, batch_size=32, rng=0, verbose=0)
+    net.eval()  # saved in any mode: predict runs in inference mode
+    save_model(tmp_path / "net.npz", net)
+    np.savez(tmp_path / "data.npz", x=x)
+    subprocess.run([sys.executable, "-c", PREDICT, str(tmp_path / "net.npz"), str(tmp_path / "data.npz"), str(tmp_path / "y.npy")],
+                   check=True, cwd=tmp_path, capture_output=True)
+    y = np.load(tmp_path / "y.npy", allow_pickle=False)
+    assert np.array_equal(y, net.predict(x)) and y.dtype == np.float64
+    assert not np.array_equal(net.buffers["1.running_var"], np.ones(16))  # the statistics moved, and came back
+
+
+def test_buffers_and_each_dropouts_generator_state_are_in_the_file_and_come_back(tmp_path):
+    net = modal_net()
+    x, t = data()
+    net.gradient(x, t)  # moves the running statistics and both generators
+    save_model(tmp_path / "m.npz", net)
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
+        assert {"buffer/1.running_mean", "buffer/1.running_var"} <= set(f.files)
+        meta = json.loads(str(f["minigrad.json"]))
+    assert sorted(meta["generators"]) == ["3.0", "5"]
+    other = modal_net(seed=9)
+    load_weights(tmp_path / "m.npz", other)
+    assert same_weights(other, net)
+    assert other[3][0].rng.random() == net[3][0].rng.random() and other[5].rng.random() == net[5].rng.random()
+    net.train()
+    assert np.array_equal(other.loss(x, t), net.loss(x, t))  # the same masks, the same batch statistics
+
+
+def test_a_file_without_the_models_buffers_is_another_architecture(tmp_path):
+    net = Sequential(Affine.from_sizes(6, 16, rng=0), BatchNormalization(np.ones(16), np.zeros(16)), loss=SoftmaxWithLoss())
+    save_model(tmp_path / "full.npz", net)
+    with np.load(tmp_path / "full.npz", allow_pickle=False) as f:  # the same file with its running statistics cut out
+        np.savez(tmp_path / "plain.npz", **{k: f[k] for k in f.files if not k.startswith("buffer/")})
+    with pytest.raises(ModelFileError, match=r"with buffers \[\]; this model has \['1.running_mean', '1.running_var'\]"):
+        load_weights(tmp_path / "plain.npz", net)
