@@ -9,10 +9,12 @@ Layer by layer (minigrad → PyTorch → ONNX):
 - ``Convolution(W, b, stride, pad)`` → ``nn.Conv2d`` (same weight layout) → ``Conv``;
 - ``Pooling(pool_h, pool_w, stride, pad)`` → ``nn.MaxPool2d`` (stride given explicitly: PyTorch's
   default is the pool size, minigrad's 1) → ``MaxPool``; both pad with −∞;
-- ``BatchNormalization`` → ``nn.BatchNorm1d`` on features (N, D), ``nn.BatchNorm2d`` on images
-  (N, C, H, W) → ``BatchNormalization`` with the running statistics. PyTorch's momentum weighs the
-  batch (running ← (1 − m)·running + m·batch), minigrad's the running value, so m = 1 − momentum;
-  ``eps`` is the same; both track the unbiased batch variance, so ``running_var`` is copied as is;
+- ``BatchNormalization`` → ``nn.BatchNorm1d`` on features (N, D) (also where nothing before it
+  tells the input's shape), ``nn.BatchNorm2d`` per channel on images (N, C, H, W) (per activation on
+  images has no PyTorch layer and is refused) → ``BatchNormalization`` with the running statistics.
+  PyTorch's momentum weighs the batch (running ← (1 − m)·running + m·batch), minigrad's the running
+  value, so m = 1 − momentum; ``eps`` is the same; both track the unbiased batch variance, so
+  ``running_var`` is copied as is;
 - ``Dropout(r)`` → ``nn.Dropout(p=r)`` (both inverted dropout) → ``Identity``;
 - a ``Sequential`` inside the chain → an ``nn.Sequential``.
 
@@ -36,12 +38,12 @@ from typing import Any, Union
 import numpy as np
 from numpy.typing import DTypeLike
 
-from . import layers as _layers
 from ._files import atomic_write
 from .conv import conv_output_size
 from .layers import Affine, Convolution, Pooling, RandomLike, ReLU, Sigmoid, Tanh
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .network import Sequential
+from .normalization import BatchNormalization, Dropout
 
 __all__ = ["to_torch", "from_torch", "export_onnx", "OPSET"]
 
@@ -57,16 +59,6 @@ def _require(module: str, extra: str, where: str) -> Any:
         return importlib.import_module(module)
     except ImportError:
         raise ImportError(f"{where} needs {module}, which is not installed: pip install 'minigrad[{extra}]'") from None
-
-
-def _optional(name: str) -> type | None:
-    """A layer class of the library's that may not be there yet (BatchNormalization, Dropout), or None."""
-    return getattr(_layers, name, None)
-
-
-def _is(layer: Any, name: str) -> bool:
-    cls = _optional(name)
-    return cls is not None and type(layer) is cls
 
 
 def _no_export(where: str, layer: Any, pos: str) -> TypeError:
@@ -108,12 +100,15 @@ Dims = Union[list[Union[int, None]], None]
 
 def _torch_chain(torch: Any, net: Sequential, prefix: str, dims: Dims) -> tuple[Any, Dims]:
     """(nn.Sequential of net's layers, one output sample's dims) given an input sample's dims."""
-    modules = []
+    mode, modules = getattr(net, "training", True), []
     for i, layer in enumerate(net.layers):
         converted, dims = _torch_layer(torch, layer, f"{prefix}{i}", dims)
+        if not hasattr(layer, "training"):  # modules for layers without a mode of their own take the net's
+            for m in converted:
+                m.training = mode
         modules += converted
     chain = torch.nn.Sequential(*modules)
-    chain.training = getattr(net, "training", True)
+    chain.training = mode
     return chain, dims
 
 
@@ -148,7 +143,7 @@ def _torch_layer(torch: Any, layer: Any, pos: str, dims: Dims) -> tuple[list[Any
     if kind is Pooling:
         pool = nn.MaxPool2d((layer.pool_h, layer.pool_w), stride=layer.stride, padding=layer.pad)
         return [pool], [None, None, None] if dims is None else dims
-    if _is(layer, "BatchNormalization"):
+    if kind is BatchNormalization:
         gamma = layer.params["gamma"]
         images = dims is not None and len(dims) == 3
         if images and dims[0] not in (None, gamma.size):
@@ -161,7 +156,7 @@ def _torch_layer(torch: Any, layer: Any, pos: str, dims: Dims) -> tuple[list[Any
         _fill(torch, bn, weight=gamma, bias=layer.params["beta"], running_mean=layer.running_mean, running_var=layer.running_var)
         bn.training = layer.training
         return [bn], dims
-    if _is(layer, "Dropout"):
+    if kind is Dropout:
         dropout = nn.Dropout(p=layer.dropout_ratio)
         dropout.training = layer.training
         return [dropout], dims
@@ -237,17 +232,17 @@ def _from_module(torch: Any, m: Any, pos: str, rng: np.random.Generator) -> Any:
             raise ValueError(f"from_torch: {where} needs dilation=1, ceil_mode=False, return_indices=False; got {m}")
         kh, kw = (m.kernel_size, m.kernel_size) if isinstance(m.kernel_size, int) else m.kernel_size
         return Pooling(kh, kw, stride=_pair(m.stride, where, "stride"), pad=_pair(m.padding, where, "padding"))
-    if type(m) in (nn.BatchNorm1d, nn.BatchNorm2d) and _optional("BatchNormalization") is not None:
+    if type(m) in (nn.BatchNorm1d, nn.BatchNorm2d):
         if not (m.affine and m.track_running_stats) or m.momentum is None:
             raise ValueError(f"from_torch: {where} needs affine=True, track_running_stats=True and a momentum; got {m}")
-        bn = _optional("BatchNormalization")(
+        bn = BatchNormalization(
             _numpy(m.weight), _numpy(m.bias), momentum=1 - m.momentum,
             running_mean=_numpy(m.running_mean), running_var=_numpy(m.running_var), eps=m.eps,
         )
         bn.training = m.training
         return bn
-    if type(m) is nn.Dropout and _optional("Dropout") is not None:
-        dropout = _optional("Dropout")(m.p, rng=rng)
+    if type(m) is nn.Dropout:
+        dropout = Dropout(m.p, rng=rng)
         dropout.training = m.training
         return dropout
     if type(m) is nn.Sequential:
@@ -327,17 +322,17 @@ def _symbolic(dims: list[int | None], value: str) -> list[int | str]:
 def _input_dims(net: Sequential) -> list[int | None]:
     """One sample's shape as the first Affine (D,), Convolution (C, H, W) or BatchNormalization (D,) reads it."""
     for layer in net.layers:
+        kind = type(layer)
         if isinstance(layer, Sequential) and layer.last_layer is None and layer.layers:
             return _input_dims(layer)
-        if type(layer) is Affine:
+        if kind is Affine:
             return [layer.params["W"].shape[0]]
-        if type(layer) is Convolution:
+        if kind is Convolution:
             return [layer.params["W"].shape[1], None, None]
-        if _is(layer, "BatchNormalization"):
+        if kind is BatchNormalization:
             return [layer.params["gamma"].size]
-        if type(layer) in ACTIVATIONS or _is(layer, "Dropout"):
-            continue
-        break
+        if kind not in (*ACTIVATIONS, Dropout):
+            break
     raise ValueError("export_onnx: cannot tell the input's shape from the model's first layers; pass input_shape=(...) for one sample")
 
 
@@ -390,14 +385,14 @@ class _OnnxGraph:
             s, p, k = layer.stride, layer.pad, (layer.pool_h, layer.pool_w)
             y = self.node("MaxPool", [x], pos, kernel_shape=list(k), strides=[s, s], pads=[p, p, p, p])
             return y, [dims[0], *(None if d is None else conv_output_size(d, f, s, p) for d, f in zip(dims[1:], k))]
-        if _is(layer, "BatchNormalization"):
+        if kind is BatchNormalization:
             gamma, beta = layer.params["gamma"], layer.params["beta"]
             if dims[0] not in (None, gamma.size):
                 raise ValueError(f"export_onnx: layer {pos} (BatchNormalization) normalizes {gamma.size} features or channels, but receives {dims[0]}")
             names = [self.weight(f"{pos}.{k}", a) for k, a in
                      (("gamma", gamma), ("beta", beta), ("running_mean", layer.running_mean), ("running_var", layer.running_var))]
             return self.node("BatchNormalization", [x, *names], pos, epsilon=layer.eps), dims
-        if _is(layer, "Dropout"):
+        if kind is Dropout:
             return self.node("Identity", [x], pos), dims
         if isinstance(layer, Sequential) and layer.last_layer is None:
             return self.chain(layer, f"{pos}.", x, dims)

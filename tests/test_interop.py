@@ -1,6 +1,8 @@
 """interop.py: to_torch, from_torch and export_onnx, measured against minigrad on random inputs.
 
-Differences are relative to the reference's scale: max|a − b| / max|b|. `python tests/test_interop.py`
+Differences are relative to the reference's scale, max|a − b| / max|b|; an Affine's or a Convolution's bias
+right before batch norm has gradient 0 in exact arithmetic, so there both sides' round-off is measured against the
+model's largest gradient instead. `python tests/test_interop.py`
 prints the largest one per model; the tests assert the bounds: float64 PyTorch inference 1e-12, one
 SGD step (the loss, every gradient and every weight's change) 1e-10, ONNX Runtime in float32 1e-5 at batch sizes 1 and 37.
 Under CI (CI=true) a missing torch, onnx or onnxruntime fails these tests instead of skipping them.
@@ -19,7 +21,9 @@ import pytest
 
 from minigrad import (
     Affine,
+    BatchNormalization,
     Convolution,
+    Dropout,
     Layer,
     MeanSquaredError,
     MultiLayerNet,
@@ -28,6 +32,7 @@ from minigrad import (
     Sequential,
     Sigmoid,
     SigmoidWithLoss,
+    SimpleConvNet,
     SoftmaxWithLoss,
     Tanh,
     TwoLayerNet,
@@ -48,10 +53,25 @@ def need(module: str) -> Any:
 
 
 def relative(a: Any, b: Any) -> float:
-    """max|a − b| / max|b| (or max|a − b| when b is all zeros)."""
+    """max|a − b| / max|b| (max|a − b| when b is all zeros)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    scale = np.abs(b).max()
+    scale = float(np.abs(b).max())
     return float(np.abs(a - b).max() / (scale if scale > 0 else 1.0))
+
+
+def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray], zero: set[str]) -> dict[str, float]:
+    """relative(a[k], b[k]) per key; for keys in `zero` (0 in exact arithmetic: both sides are round-off),
+    max(|a[k]|, |b[k]|) against the largest value in b instead."""
+    scale = max(float(np.abs(v).max()) for v in b.values())
+    return {k: max(np.abs(a[k]).max(), np.abs(b[k]).max()) / scale if k in zero else relative(a[k], b[k]) for k in b}
+
+
+def zero_gradients(net: Sequential) -> set[str]:
+    """Keys of the biases whose gradient is 0 in exact arithmetic: an Affine's or a Convolution's b right before a
+    BatchNormalization in training mode, which subtracts the batch mean (both frameworks give round-off, ~1e-17)."""
+    pairs = zip(net.layers, net.layers[1:])
+    return {f"{i}.b" for i, (a, b) in enumerate(pairs)
+            if isinstance(a, (Affine, Convolution)) and isinstance(b, BatchNormalization) and b.training}
 
 
 # ---------------------------------------------------------------- the models, with their inputs and targets
@@ -74,13 +94,35 @@ def mlp_squared_error(rng: np.random.Generator) -> Sequential:
     return Sequential(first, Affine(rng.standard_normal((9, 4)), rng.standard_normal(4)), loss=MeanSquaredError())
 
 
+def batchnorm(rng: np.random.Generator, size: int) -> BatchNormalization:
+    """A BatchNormalization with random gamma, beta and running statistics, momentum 0.8 and eps 1e-3 (none of them defaults)."""
+    return BatchNormalization(1 + 0.2 * rng.standard_normal(size), 0.3 * rng.standard_normal(size), momentum=0.8,
+                              running_mean=rng.standard_normal(size), running_var=rng.uniform(0.5, 2, size), eps=1e-3)
+
+
+def multilayer_extend(seed: int, use_batchnorm: bool, use_dropout: bool) -> Sequential:
+    """The book's MultiLayerNetExtend 12-10-8-5: Affine → [BatchNormalization] → ReLU → [Dropout(0.3)] per hidden layer."""
+    rng = np.random.default_rng(seed)
+    layers: list[Any] = []
+    for d, m in [(12, 10), (10, 8)]:
+        layers += [Affine.from_sizes(d, m, rng=rng), *([batchnorm(rng, m)] if use_batchnorm else []), ReLU(),
+                   *([Dropout(0.3, rng=rng)] if use_dropout else [])]
+    return Sequential(*layers, Affine.from_sizes(8, 5, rng=rng), loss=SoftmaxWithLoss())
+
+
 def small_cnn(rng: np.random.Generator) -> Sequential:
-    """Convolution (stride 1, pad 1) → ReLU → Pooling 2×2 → Convolution (stride 2) → Tanh → Pooling 3×3 (stride 1, pad 1) → Affine."""
+    """Convolution (pad 1) → BatchNormalization per channel → ReLU → Pooling 2×2 → Convolution (stride 2) → Tanh
+    → Pooling 3×3 (stride 1, pad 1) → Dropout → Affine."""
     conv1 = Convolution(0.5 * rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4), stride=1, pad=1)
     conv2 = Convolution(0.3 * rng.standard_normal((5, 4, 2, 2)), rng.standard_normal(5), stride=2)
     head = Affine(0.3 * rng.standard_normal((5 * 2 * 2, 3)), rng.standard_normal(3))
-    return Sequential(conv1, ReLU(), Pooling(2, 2, stride=2), conv2, Tanh(), Pooling(3, 3, stride=1, pad=1), head,
-                      loss=SoftmaxWithLoss())
+    return Sequential(conv1, batchnorm(rng, 4), ReLU(), Pooling(2, 2, stride=2), conv2, Tanh(), Pooling(3, 3, stride=1, pad=1),
+                      Dropout(0.25, rng=rng), head, loss=SoftmaxWithLoss())
+
+
+def simple_conv_net(seed: int) -> SimpleConvNet:
+    conv = {"filter_num": 4, "filter_size": 3, "pad": 1, "stride": 1}
+    return SimpleConvNet((1, 10, 10), conv, hidden_size=8, output_size=3, weight_init="he", rng=seed)
 
 
 # name: (model from a seed, one input sample's shape, targets for n samples)
@@ -93,7 +135,11 @@ MODELS: dict[str, tuple[Callable[[int], Sequential], tuple[int, ...], Callable[[
     "MLP SigmoidWithLoss": (lambda seed: mlp_sigmoid_loss(np.random.default_rng(seed)), (6,),
                             lambda r, n: r.integers(0, 2, size=(n, 3)).astype(np.float64)),
     "MLP MeanSquaredError": (lambda seed: mlp_squared_error(np.random.default_rng(seed)), (6,), lambda r, n: r.standard_normal((n, 4))),
-    "CNN": (lambda seed: small_cnn(np.random.default_rng(seed)), (2, 8, 8), lambda r, n: labels(r, n, 3)),
+    "MultiLayerNetExtend bn": (lambda seed: multilayer_extend(seed, True, False), (12,), lambda r, n: labels(r, n, 5)),
+    "MultiLayerNetExtend dropout": (lambda seed: multilayer_extend(seed, False, True), (12,), lambda r, n: labels(r, n, 5)),
+    "MultiLayerNetExtend bn+dropout": (lambda seed: multilayer_extend(seed, True, True), (12,), lambda r, n: labels(r, n, 5)),
+    "SimpleConvNet": (simple_conv_net, (1, 10, 10), lambda r, n: labels(r, n, 3)),
+    "CNN bn+dropout": (lambda seed: small_cnn(np.random.default_rng(seed)), (2, 8, 8), lambda r, n: labels(r, n, 3)),
 }
 
 
@@ -110,7 +156,7 @@ def inference_difference(name: str) -> float:
     """to_torch(model)(x) against model.predict(x), float64, batch 37."""
     torch = need("torch")
     model, x, _ = case(name, 37)
-    module, _ = to_torch(model)
+    module, _ = to_torch(model.eval())  # predict's mode: batch norm with the running statistics, no dropout
     with torch.no_grad():
         y = module(torch.from_numpy(x)).numpy()
     return relative(y, model.predict(x))
@@ -126,25 +172,63 @@ def torch_grads(module: Any) -> dict[str, np.ndarray]:
     return from_torch(grads).params
 
 
+class Draws:
+    """A stand-in for a Dropout's generator that draws what keeps exactly the elements PyTorch kept (1.0 ≥ ratio > 0.0)."""
+
+    def __init__(self, keep: np.ndarray) -> None:
+        self.keep = keep
+
+    def random(self, shape: tuple[int, ...]) -> np.ndarray:
+        assert shape == self.keep.shape
+        return self.keep.astype(np.float64)
+
+
+def dropouts(net: Sequential) -> list[Dropout]:
+    """net's Dropout layers in chain order, nested nets included."""
+    found: list[Dropout] = []
+    for layer in net.layers:
+        found += dropouts(layer) if isinstance(layer, Sequential) else [layer] if isinstance(layer, Dropout) else []
+    return found
+
+
 def training_step_differences(name: str, lr: float = 0.1) -> dict[str, float]:
-    """One SGD step in minigrad and in PyTorch from the same weights and batch: the loss, each gradient, each update (after − before)."""
+    """One SGD step in training mode, in PyTorch and in minigrad from the same weights, batch and dropout masks:
+    the loss, each gradient, each weight's change (after − before) and each running statistic after the step."""
     torch = need("torch")
     model, x, t = case(name, 37)
     module, loss_fn = to_torch(model)
+    assert module.training
+    masks: list[np.ndarray] = []  # PyTorch draws each mask; minigrad's Dropout layers are then fed the same ones
+
+    def record(_: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        x_in, y_out = inputs[0].detach().numpy(), output.detach().numpy()
+        masks.append((y_out != 0) | (x_in == 0))  # where x is 0 the mask changes nothing downstream
+
+    for m in module.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.register_forward_hook(record)
+    torch_loss = loss_fn(module(torch.from_numpy(x)), torch.from_numpy(t))
+    torch_loss.backward()
+    torch.optim.SGD(module.parameters(), lr=lr).step()
+    for layer, keep in zip(dropouts(model), masks, strict=True):
+        layer.rng = Draws(keep)
+
     before = {k: p.copy() for k, p in model.params.items()}
     loss = model.loss(x, t)
     model.backward()
     grads = {k: g.copy() for k, g in model.grads.items()}
     SGD(lr=lr).update(model.params, model.grads)
 
-    torch_loss = loss_fn(module(torch.from_numpy(x)), torch.from_numpy(t))
-    torch_loss.backward()
-    found = {"loss": relative(torch_loss.item(), loss)}
-    found.update({f"grad {k}": relative(g, grads[k]) for k, g in torch_grads(module).items()})
-    torch.optim.SGD(module.parameters(), lr=lr).step()
     stepped = from_torch(module)
-    found.update({f"update {k}": relative(p - before[k], model.params[k] - before[k]) for k, p in stepped.params.items()})
-    assert set(stepped.params) == set(model.params) and len(found) == 1 + 2 * len(model.params)
+    found = {"loss": relative(torch_loss.item(), loss)}
+    zero = zero_gradients(model)
+    updates = {k: p - before[k] for k, p in model.params.items()}
+    torch_updates = {k: p - before[k] for k, p in stepped.params.items()}
+    found.update({f"grad {k}": v for k, v in compare(torch_grads(module), grads, zero).items()})
+    found.update({f"update {k}": v for k, v in compare(torch_updates, updates, zero).items()})
+    found.update({f"buffer {k}": relative(b, model.buffers[k]) for k, b in stepped.buffers.items()})
+    assert set(stepped.params) == set(model.params) and set(stepped.buffers) == set(model.buffers)
+    assert len(found) == 1 + 2 * len(model.params) + len(model.buffers)
     return found
 
 
@@ -180,10 +264,12 @@ def test_from_torch_gives_back_the_same_weights_bit_for_bit(name):
     back = from_torch(*to_torch(model))
     assert repr(back).replace("Sequential", "") == repr(model).replace(type(model).__name__, "")  # same layers, same loss
     assert list(back.params) == list(model.params)
-    for key, p in model.params.items():
-        assert back.params[key].dtype == p.dtype and back.params[key].tobytes() == p.tobytes(), key
-        assert not np.shares_memory(back.params[key], p)
-    assert back.loss(x, t) == model.loss(x, t)
+    assert list(back.buffers) == list(model.buffers)
+    for key, p in {**model.params, **model.buffers}.items():
+        mine = {**back.params, **back.buffers}[key]
+        assert mine.dtype == p.dtype and mine.tobytes() == p.tobytes(), key
+        assert not np.shares_memory(mine, p)
+    assert back.eval().loss(x, t) == model.eval().loss(x, t)  # inference: dropout draws from another generator
 
 
 def test_to_torch_keeps_float32_and_flattens_images_where_affine_does():
@@ -195,15 +281,28 @@ def test_to_torch_keeps_float32_and_flattens_images_where_affine_does():
     with torch.no_grad():
         y = module(torch.from_numpy(x)).numpy()
     assert y.dtype == np.float32 and relative(y, net.predict(x)) < 1e-6
-    cnn, *_ = case("CNN", 1)
+    cnn, *_ = case("CNN bn+dropout", 1)
     assert [type(m).__name__ for m in to_torch(cnn)[0]][-2:] == ["Flatten", "Linear"]
+
+
+def test_each_layers_mode_goes_over_and_comes_back():
+    torch = need("torch")
+    model, *_ = case("CNN bn+dropout", 1)
+    model.eval()
+    model[1].training = True  # a mixed state: the batch norm trains, the dropout does not
+    module, _ = to_torch(model)
+    assert [m.training for m in module] == [False, True, False, False, False, False, False, False, False, False]
+    assert [getattr(layer, "training", None) for layer in from_torch(module)] == [None, True, None, None, None, None, None, False, None]
+    assert from_torch(module).training is False and from_torch(to_torch(model.train())[0]).training is True
+    bn = module[1]
+    assert isinstance(bn, torch.nn.BatchNorm2d) and bn.momentum == 1 - 0.8 and bn.eps == 1e-3
 
 
 def test_to_torch_draws_nothing_from_torchs_generator():
     torch = need("torch")
     torch.manual_seed(0)
     before = torch.get_rng_state()
-    to_torch(case("CNN", 1)[0])
+    to_torch(case("CNN bn+dropout", 1)[0])
     assert torch.equal(torch.get_rng_state(), before)
 
 
@@ -236,6 +335,14 @@ def test_a_layer_without_export_is_named_with_its_position():
         to_torch(Affine(np.ones((3, 2)), np.zeros(2)))
 
 
+def test_batch_norm_per_activation_on_images_is_refused_by_name():
+    need("torch")
+    rng = np.random.default_rng(0)
+    net = Sequential(Convolution(rng.standard_normal((2, 1, 3, 3)), np.zeros(2)), BatchNormalization(np.ones(18), np.zeros(18)))
+    with pytest.raises(ValueError, match=r"to_torch: layer 1 \(BatchNormalization\) normalizes images per activation"):
+        to_torch(net)
+
+
 def test_from_torch_refuses_what_minigrad_cannot_compute():
     torch = need("torch")
     nn = torch.nn
@@ -247,6 +354,8 @@ def test_from_torch_refuses_what_minigrad_cannot_compute():
         from_torch(nn.Sequential(nn.Flatten(), nn.ReLU()))
     with pytest.raises(ValueError, match="label smoothing"):
         from_torch(nn.Sequential(nn.Linear(2, 2)), nn.CrossEntropyLoss(label_smoothing=0.1))
+    with pytest.raises(ValueError, match="track_running_stats=True"):
+        from_torch(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2, track_running_stats=False)))
     with pytest.raises(TypeError, match="the loss NLLLoss has no minigrad counterpart"):
         from_torch(nn.Sequential(nn.Linear(2, 2)), nn.NLLLoss())
 
@@ -275,7 +384,8 @@ def test_onnx_runtime_predicts_what_minigrad_does_to_1e_5_at_batch_1_and_37(name
     model = onnx.load(str(path))
     assert [o.version for o in model.opset_import] == [OPSET]
     assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"  # the batch is dynamic
-    assert {i.name for i in model.graph.initializer} == set(case(name, 1)[0].params)  # weights under minigrad's keys
+    net = case(name, 1)[0]
+    assert {i.name for i in model.graph.initializer} == {*net.params, *net.buffers}  # weights under minigrad's keys
 
 
 def test_export_onnx_in_float64_on_request_and_with_an_input_shape(tmp_path):
