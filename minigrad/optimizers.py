@@ -27,7 +27,7 @@ __all__ = [
     "get_optimizer",
 ]
 
-StateDict = dict[str, "np.ndarray | float | int"]
+StateDict = dict[str, "np.ndarray | float | int | str"]
 
 
 def _number(where: str, name: str, value: Any) -> float:
@@ -97,21 +97,30 @@ class Optimizer:
         """
         for name, p in params.items():
             g = grads.get(name)
-            if g is None or g.shape != p.shape:
+            if (type(g) is not np.ndarray or g.shape != p.shape or g.dtype.kind not in "biuf"
+                    or type(p) is not np.ndarray or p.dtype.kind != "f" or not p.flags.writeable):
                 self._mismatch(name, p, grads)
             key = prefix + name
             if self.weight_decay:
                 g = self._decayed(key, p, g)
             self._step(key, p, g)
 
-    def _mismatch(self, name: str, p: np.ndarray, grads: Mapping[str, np.ndarray]) -> None:
-        """Raise the error for a gradient that is missing or shaped unlike its parameter."""
+    def _mismatch(self, name: str, p: Any, grads: Mapping[str, Any]) -> None:
+        """Raise the error for a parameter that cannot be updated in place or a gradient that does not fit it."""
         where = f"{type(self).__name__}.update"
+        if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
+            what = f"a {p.dtype} array" if isinstance(p, np.ndarray) else type(p).__name__
+            raise TypeError(f"{where}: parameter '{name}' is {what}; optimizers update float arrays in place")
+        if not p.flags.writeable:
+            raise ValueError(f"{where}: parameter '{name}' is read-only; optimizers update parameters in place")
         if name not in grads:
             raise KeyError(f"{where}: no gradient for parameter '{name}' (grads has {sorted(grads)})")
-        raise ValueError(
-            f"{where}: grads['{name}'] has shape {np.shape(grads[name])}, but the parameter has shape {p.shape}"
-        )
+        g = grads[name]
+        if not isinstance(g, np.ndarray) or g.dtype.kind not in "biuf":
+            what = f"a {g.dtype} array" if isinstance(g, np.ndarray) else type(g).__name__
+            raise TypeError(f"{where}: grads['{name}'] must be a numeric numpy array, got {what}")
+        if g.shape != p.shape:
+            raise ValueError(f"{where}: grads['{name}'] has shape {g.shape}, but the parameter has shape {p.shape}")
 
     def _step(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement _step")
@@ -143,8 +152,8 @@ class Optimizer:
         return buf
 
     def state_dict(self) -> StateDict:
-        """Hyperparameters, the step count "t" and copies of the state arrays as "<slot>.<param key>"."""
-        d: StateDict = {**self.hyperparameters, "t": self.t}
+        """The class name, hyperparameters, the step count "t" and copies of the state arrays as "<slot>.<param key>"."""
+        d: StateDict = {"class": type(self).__name__, **self.hyperparameters, "t": self.t}
         for slot, arrays in self.state.items():
             for key, a in arrays.items():
                 d[f"{slot}.{key}"] = a.copy()
@@ -153,12 +162,17 @@ class Optimizer:
     def load_state_dict(self, d: Mapping[str, Any]) -> None:
         """Restore what state_dict returned: hyperparameters, t and (copies of) the state arrays."""
         where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(d, Mapping):
+            raise TypeError(f"{where}: the state must be a dict (from state_dict()), got {type(d).__name__}")
+        kind = d.get("class", type(self).__name__)  # states saved before the class was recorded have none
+        if kind != type(self).__name__:
+            raise ValueError(f"{where}: the state is a {kind}'s; load it into a {kind}, not a {type(self).__name__}")
         missing = [k for k in (*self.checks, "t") if k not in d]
         if missing:
             raise ValueError(f"{where}: the state lacks {missing}")
         state: dict[str, dict[str, np.ndarray]] = {slot: {} for slot in self.slots}
         for name, value in d.items():
-            if name in self.checks or name == "t":
+            if name in self.checks or name in ("t", "class"):
                 continue
             slot, _, key = name.partition(".")
             if slot not in state or not key:
@@ -166,7 +180,10 @@ class Optimizer:
                     f"{where}: unexpected entry '{name}'; a {type(self).__name__} state has "
                     f"{sorted(self.checks)}, 't' and arrays named <slot>.<param> with slots {list(self.slots)}"
                 )
-            state[slot][key] = np.array(value, copy=True)
+            a = np.array(value, copy=True)
+            if a.dtype.kind != "f":
+                raise TypeError(f"{where}: state '{name}' must be a float array, got {a.dtype}")
+            state[slot][key] = a
         t = d["t"]
         if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
             raise ValueError(f"{where}: t must be a non-negative integer, got {t!r}")

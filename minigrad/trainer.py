@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
 import numpy as np
 
-from .losses import SigmoidWithLoss, SoftmaxWithLoss
+from .functions import check_targets
+from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .network import Sequential, inference_mode, training_mode
 from .optimizers import SGD, Optimizer
 
@@ -34,6 +35,10 @@ __all__ = [
     "ProgressBar",
     "EpochLogger",
 ]
+
+
+_DIVERGING = {"over": "ignore", "invalid": "ignore", "divide": "ignore"}
+"""numpy's error handling where fit steps: an overflow there surfaces as a nan/inf loss and a TrainingError, never a RuntimeWarning."""
 
 
 class TrainingError(FloatingPointError):
@@ -187,6 +192,15 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, trainer: Trainer) -> None:
         self._tracker = _Monitor("ModelCheckpoint", self.monitor, self.mode, 0.0)
+        metrics = getattr(trainer, "metrics", None)
+        if metrics is not None:  # the template, tried before the first epoch trains
+            try:
+                self.path.format(epoch=0, **{m: 0.0 for m in metrics})
+            except (KeyError, IndexError, ValueError, AttributeError) as e:
+                raise ValueError(
+                    f"ModelCheckpoint: the path template {self.path!r} does not format ({type(e).__name__}: {e}); "
+                    f"its fields may be epoch and this run's metrics {metrics}"
+                ) from None
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
         if self.save_best_only and not self._tracker.improved(logs):
@@ -296,6 +310,27 @@ def _check_data(where: str, x: Any, t: Any, name: str = "x, t") -> tuple[np.ndar
     return x, t
 
 
+_TARGET_KIND = {SoftmaxWithLoss: "class", SigmoidWithLoss: "binary", MeanSquaredError: "value"}
+"""For each of minigrad's losses, the kind of targets check_targets holds it to."""
+
+
+def _check_fits_model(model: Any, x: np.ndarray, t: np.ndarray, where: str) -> None:
+    """Before any training: x has the width the model takes, and every target suits its loss (checked by check_targets).
+
+    One sample goes through predict (inference mode: no state changes); the targets are checked
+    against the score shape it gives, all N at once.
+    """
+    if not isinstance(model, Sequential):
+        return
+    try:
+        y = np.asarray(model.predict(x[:1]))
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{where}: x of shape {x.shape} does not fit the model: {e}") from e
+    kind = _TARGET_KIND.get(type(model.last_layer))
+    if kind is not None and y.ndim:
+        check_targets(np.broadcast_to(y, (len(x), *y.shape[1:])), t, where, kind)
+
+
 class _Scorer:
     """Accuracy from the scores y that the training forward passes produce (no extra forward pass).
 
@@ -305,8 +340,8 @@ class _Scorer:
 
     def __init__(self, loss: Any, t: np.ndarray) -> None:
         self.kind = "softmax" if isinstance(loss, SoftmaxWithLoss) else "sigmoid" if isinstance(loss, SigmoidWithLoss) else None
-        # one-hot rows become labels once per fit call, not once per batch
-        self.labels = t.argmax(axis=-1) if self.kind == "softmax" and t.dtype.kind == "f" and t.ndim > 1 else t
+        # one-hot rows (of any dtype; checked by check_targets before training) become labels once per fit call
+        self.labels = t.argmax(axis=-1) if self.kind == "softmax" and t.ndim > 1 else t
         # softmax: one decision per sample; sigmoid: one per output element (binary accuracy)
         self.total = len(t) if self.kind == "softmax" else t.size
         self.pred = np.empty(len(t), dtype=np.intp) if self.kind == "softmax" else None
@@ -340,9 +375,12 @@ class Trainer:
         callbacks: Iterable[Any] = (),
         verbose: int = 1,
     ) -> None:
-        for member in ("params", "grads", "backward"):
+        for member in ("params", "grads", "loss", "backward"):
             if not hasattr(model, member):
-                raise TypeError(f"Trainer: model must have params, grads and backward (a Sequential with a loss); {type(model).__name__} lacks {member}")
+                raise TypeError(
+                    f"Trainer: model must have params, grads, loss(x, t) and backward (a Sequential with a loss); "
+                    f"{type(model).__name__} lacks {member}"
+                )
         if isinstance(model, Sequential) and model.last_layer is None:
             raise ValueError("Trainer: the Sequential has no loss; build it with Sequential(..., loss=SoftmaxWithLoss())")
         if optimizer is not None and not callable(getattr(optimizer, "update", None)):
@@ -373,13 +411,21 @@ class Trainer:
         x, t = _check_data("fit", x, t)
         epochs = _positive_int("fit", "epochs", epochs, minimum=0)
         batch_size = _positive_int("fit", "batch_size", batch_size)
+        _check_fits_model(self.model, x, t, "fit")
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise TypeError("fit: validation_data must be a tuple (x_val, t_val)")
             _check_data("fit", *validation_data, name="validation_data")
+            _check_fits_model(self.model, *validation_data, "fit: validation_data")
         n = len(x)
         batches = -(-n // batch_size)
+        scored = isinstance(self.model, Sequential) and isinstance(self.model.last_layer, (SoftmaxWithLoss, SigmoidWithLoss))
+        metrics = ["loss", "accuracy"] if scored else ["loss"]
+        if validation_data is not None:
+            metrics += [f"val_{m}" for m in metrics]
         self.params = {"epochs": self.epoch + epochs, "batches": batches, "batch_size": batch_size, "samples": n}
+        self.metrics = metrics
+        """The names of the metrics each epoch's logs will hold (callbacks may check theirs in on_train_begin)."""
         callbacks = [*self.callbacks, *_display(self.verbose)]
         hooks = {h: [getattr(cb, h) for cb in callbacks if _overrides(cb, h) and getattr(cb, h) is not None]
                  for h in ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")}
@@ -415,6 +461,7 @@ class Trainer:
             for hook in hooks["on_epoch_begin"]:
                 hook(self, epoch)
             logs = self._train_epoch(x, t, batch_size, shuffle, scorer, hooks["on_batch_end"])
+            self._check_params_finite()
             if validation_data is not None:
                 logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data, batch_size=batch_size).items()})
             self.history.append(epoch, logs)
@@ -448,17 +495,18 @@ class Trainer:
             else:  # fancy indexing measured faster here than np.take into reused buffers
                 idx = order[start : start + batch_size]
                 xb, tb = x[idx], t[idx]
-            loss = model.loss(xb, tb)
-            if not math.isfinite(loss):
-                raise self._nonfinite(loss, b, xb)
-            if eager:
-                model.backward(need_dx=False, optimizer=optimizer)  # no dx for the data
-            else:
-                if sequential:
-                    model.backward(need_dx=False)
+            with np.errstate(**_DIVERGING):  # overflow is how a run diverges: it ends in TrainingError, not in a warning
+                loss = model.loss(xb, tb)
+                if not math.isfinite(loss):
+                    raise self._nonfinite(loss, b, xb)
+                if eager:
+                    model.backward(need_dx=False, optimizer=optimizer)  # no dx for the data
                 else:
-                    model.backward()
-                optimizer.update(params, model.grads)
+                    if sequential:
+                        model.backward(need_dx=False)
+                    else:
+                        model.backward()
+                    optimizer.update(params, model.grads)
             if scorer is not None:
                 scorer.record(model.scores, start, idx)
             size = len(xb)
@@ -474,6 +522,7 @@ class Trainer:
         """{"loss": mean loss, "accuracy": fraction correct (when the loss defines it)} over (x, t), in batches, in inference mode."""
         x, t = _check_data("evaluate", x, t)
         batch_size = _positive_int("evaluate", "batch_size", batch_size)
+        _check_fits_model(self.model, x, t, "evaluate")
         with inference_mode(self.model):  # each layer's own mode comes back afterwards
             return self._evaluate(x, t, batch_size)
 
@@ -497,6 +546,15 @@ class Trainer:
         if scorer.kind is not None:
             result["accuracy"] = scorer.accuracy(None)
         return result
+
+    def _check_params_finite(self) -> None:
+        """A TrainingError if the epoch's last steps left a parameter nan or inf (no later loss would show it)."""
+        bad = [k for k, p in self.model.params.items() if not np.isfinite(p).all()]
+        if bad:
+            batch = self.params["batches"] - 1
+            msg = (f"fit: parameters {', '.join(bad)} became nan or inf in the last steps of epoch {self.epoch} "
+                   "(a smaller learning rate usually helps)")
+            raise TrainingError(msg, epoch=self.epoch, batch=batch, layer="the optimizer's update")
 
     def _nonfinite(self, loss: float, batch: int, xb: np.ndarray) -> TrainingError:
         """The error for a nan/inf loss in this epoch's batch xb, naming the first layer whose output is not finite."""

@@ -431,3 +431,159 @@ def test_accuracy_takes_every_target_form_and_refuses_bad_labels(n, c, form, see
         return
     t = labels if form == "labels" else np.eye(c, dtype={"float": float, "int": int, "bool": bool}[form])[labels]
     assert net.accuracy(x, t) == want
+
+
+# ------------------------------------------------------------------------------------------------
+# optimizers: mismatched dicts, dtypes, layouts and state from another kind
+
+
+OPTIMIZER_CLASSES = None
+
+
+def optimizer_classes():
+    from minigrad.optimizers import OPTIMIZERS
+
+    return sorted(OPTIMIZERS.values(), key=lambda c: c.__name__)
+
+
+@settings(max_examples=200)
+@given(data=st.data(), bad=st.sampled_from([None, None, "list_grad", "int_param", "missing", "shape", "readonly", "object_grad", "str_grad"]),
+       dtype=st.sampled_from(FLOATS), how=st.sampled_from(["c", "fortran", "strided"]))
+def test_optimizers_step_right_or_name_the_parameter(data, bad, dtype, how):
+    TRIED["optimizers"] += 1
+    cls = data.draw(st.sampled_from(optimizer_classes()))
+    opt = cls(lr=0.1)
+    p0 = np.array([[1.0, -2.0, 3.0], [0.5, 0.25, -4.0]], dtype=dtype)
+    params = {"0.W": layout(p0.copy(), how)}
+    grads = {"0.W": layout(np.full(p0.shape, 0.5, dtype=dtype), how)}
+    if bad == "list_grad":
+        grads["0.W"] = grads["0.W"].tolist()
+    elif bad == "int_param":
+        params["0.W"] = np.ones((2, 3), dtype=np.int64)
+    elif bad == "missing":
+        grads = {"1.W": grads["0.W"]}
+    elif bad == "shape":
+        grads["0.W"] = np.ones((3, 2), dtype=dtype)
+    elif bad == "readonly":
+        params["0.W"].flags.writeable = False
+    elif bad == "object_grad":
+        grads["0.W"] = np.array(grads["0.W"], dtype=object)
+    elif bad == "str_grad":
+        grads["0.W"] = "0.5"
+    if bad is None:
+        opt.update(params, grads)
+        p = params["0.W"]
+        assert p.dtype == dtype and np.all(np.isfinite(p)) and not np.array_equal(p, p0)
+        if cls.__name__ == "SGD":
+            np.testing.assert_allclose(p, p0 - 0.1 * 0.5, rtol=1e-6)
+        return
+    expected = {"missing": KeyError, "shape": ValueError, "readonly": ValueError}.get(bad, TypeError)
+    with pytest.raises(expected, match=rf"{cls.__name__}\.update: .*'0\.W'"):
+        opt.update(params, grads)
+
+
+@settings(max_examples=60)
+@given(data=st.data())
+def test_optimizer_state_loads_only_into_its_own_kind(data):
+    TRIED["optimizers"] += 1
+    classes = optimizer_classes()
+    a, b = data.draw(st.sampled_from(classes)), data.draw(st.sampled_from(classes))
+    source = a(lr=0.05)
+    params = {"W": np.ones(3)}
+    source.update(params, {"W": np.full(3, 0.1)})
+    state = source.state_dict()
+    target = b()
+    if a is b:
+        target.load_state_dict(state)
+        assert target.state_dict().keys() == state.keys()
+        return
+    with pytest.raises(ValueError, match=rf"{b.__name__}\.load_state_dict: the state is a {a.__name__}'s"):
+        target.load_state_dict(state)
+
+
+# ------------------------------------------------------------------------------------------------
+# fit and evaluate: targets in every form the loss takes, checked before the first epoch
+
+
+def tiny_net(d, c, seed=0, dtype=np.float64):
+    return Sequential(Affine.from_sizes(d, 8, rng=seed, dtype=dtype), ReLU(), Affine.from_sizes(8, c, rng=seed + 1, dtype=dtype), loss=SoftmaxWithLoss())
+
+
+@settings(max_examples=120)
+@given(n=st.integers(1, 12), c=st.integers(1, 6), form=st.sampled_from(["labels", "int32", "float", "int", "bool", "float32"]), seed=st.integers(0, 99),
+       batch=st.integers(1, 12))
+@example(n=10, c=10, form="int", seed=0, batch=10)  # issue 12: 0.9 against 0.1
+@example(n=7, c=3, form="int", seed=1, batch=7)  # issue 12: a broadcast error after an epoch
+def test_fit_and_evaluate_accuracy_is_the_same_for_every_target_form(n, c, form, seed, batch):
+    TRIED["fit"] += 1
+    rng = np.random.default_rng(seed)
+    x, labels = rng.standard_normal((n, 5)), rng.integers(0, c, n)
+    t = labels.astype(np.int32) if form == "int32" else labels if form == "labels" else np.eye(c, dtype={"float": float, "int": int, "bool": bool, "float32": np.float32}[form])[labels]
+    net = tiny_net(5, c, seed)
+    before = net.accuracy(x, labels)
+    from minigrad.trainer import Trainer
+
+    trainer = Trainer(net, verbose=0)
+    assert trainer.evaluate(x, t)["accuracy"] == before
+    history = trainer.fit(x, t, epochs=1, batch_size=n, shuffle=False)  # one batch: accuracy of the scores before the step
+    assert history.history["accuracy"] == [before]
+    assert 0 <= trainer.evaluate(x, t)["accuracy"] == net.accuracy(x, labels) <= 1
+    if batch < n:
+        h = trainer.fit(x, t, epochs=1, batch_size=batch, validation_data=(x, t))
+        assert 0 <= h.history["accuracy"][-1] <= 1 and h.history["val_accuracy"][-1] == net.accuracy(x, labels)
+
+
+@settings(max_examples=100)
+@given(bad=st.sampled_from(["label_high", "label_negative", "onehot_negative", "onehot_nan", "width", "val_width", "val_label", "val_onehot_width", "template", "graph"]),
+       seed=st.integers(0, 50))
+def test_fit_refuses_bad_data_before_the_first_epoch(bad, seed):
+    TRIED["fit"] += 1
+    from minigrad.trainer import LambdaCallback, ModelCheckpoint, fit
+
+    rng = np.random.default_rng(seed)
+    x, t = rng.standard_normal((9, 4)), rng.integers(0, 3, 9)
+    val = (x, t)
+    callbacks = []
+    model = tiny_net(4, 3, seed)
+    if bad == "label_high":
+        t = t.copy()
+        t[rng.integers(0, 9)] = 3
+    elif bad == "label_negative":
+        t = t.copy()
+        t[rng.integers(0, 9)] = -1
+    elif bad.startswith("onehot"):
+        t = np.eye(3)[t]
+        t[rng.integers(0, 9), 0] = -1.0 if bad == "onehot_negative" else np.nan
+    elif bad == "width":
+        x = rng.standard_normal((9, 5))
+    elif bad == "val_width":
+        val = (rng.standard_normal((4, 6)), t[:4])
+    elif bad == "val_label":
+        val = (x, np.full(9, 7))
+    elif bad == "val_onehot_width":
+        val = (x, np.eye(4)[t])
+    elif bad == "template":
+        callbacks = [ModelCheckpoint("ckpt-{epoch}-{val_acc:.2f}.npz", monitor="loss")]
+    elif bad == "graph":
+        model = Graph(["x"])
+        model.add("a", Affine.from_sizes(4, 3), "x")
+    epochs = []
+    callbacks.append(LambdaCallback(on_epoch_end=lambda e, logs: epochs.append(e)))
+    with pytest.raises((TypeError, ValueError), match=r"^(fit|ModelCheckpoint|Trainer)\b") as info:
+        fit(model, x, t, epochs=2, batch_size=3, validation_data=val, callbacks=callbacks, verbose=0)
+    assert epochs == [], "the error came after an epoch had trained"
+    assert "Traceback" not in str(info.value)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_a_diverging_run_raises_training_error_and_no_warning(dtype):
+    TRIED["fit"] += 1
+    from minigrad.datasets import load_digits
+    from minigrad.optimizers import SGD
+    from minigrad.trainer import TrainingError, fit
+
+    (x, t), _ = load_digits()
+    net = tiny_net(64, 10, 0, dtype)
+    with pytest.raises(TrainingError, match=r"^fit: .* (nan|inf)"):  # warnings are errors here (pytestmark)
+        fit(net, x.astype(dtype) * 1e3, t, optimizer=SGD(lr=1e300 if dtype == np.float64 else 1e30), epochs=30, verbose=0)
+

@@ -132,7 +132,7 @@ def test_state_dict_holds_copies_and_names_slots_by_parameter():
     params = {"0.W": np.ones(2)}
     opt.update(params, {"0.W": np.ones(2)})
     d = opt.state_dict()
-    assert set(d) == {"lr", "beta1", "beta2", "eps", "weight_decay", "t", "m.0.W", "v.0.W"}
+    assert set(d) == {"class", "lr", "beta1", "beta2", "eps", "weight_decay", "t", "m.0.W", "v.0.W"}
     d["m.0.W"][:] = 99
     assert not np.any(opt.state["m"]["0.W"] == 99)
 

@@ -76,7 +76,8 @@ def test_each_epoch_uses_every_sample_once_in_a_new_order_with_a_smaller_last_ba
     fit(model, x, t, epochs=3, batch_size=25, rng=0, verbose=0,
         callbacks=[LambdaCallback(on_batch_end=lambda b, logs: sizes.append(logs["size"]))])
     assert sizes == [25, 25, 25, 25, 3] * 3
-    epochs = [np.concatenate(recorder.seen[i * 5 : (i + 1) * 5]) for i in range(3)]
+    assert np.array_equal(recorder.seen[0], x[:1, 0])  # before training, fit checks that one sample fits the model
+    epochs = [np.concatenate(recorder.seen[1 + i * 5 : 1 + (i + 1) * 5]) for i in range(3)]
     for order in epochs:
         assert sorted(order.astype(int).tolist()) == list(range(n))
     assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[0], np.arange(n))
@@ -88,7 +89,7 @@ def test_shuffle_false_walks_the_data_in_order():
     recorder = Recorder()
     model = Sequential(recorder, Affine.from_sizes(2, 2, rng=0), loss=SoftmaxWithLoss())
     fit(model, x, np.zeros(n, dtype=int), epochs=1, batch_size=4, shuffle=False, verbose=0)
-    assert np.array_equal(np.concatenate(recorder.seen), np.arange(n))
+    assert np.array_equal(np.concatenate(recorder.seen[1:]), np.arange(n))  # seen[0]: fit's check of one sample
 
 
 def test_the_same_seed_gives_the_same_weights_and_history_bit_for_bit():
