@@ -522,7 +522,6 @@ class Trainer:
         """{"loss": mean loss, "accuracy": fraction correct (when the loss defines it)} over (x, t), in batches, in inference mode."""
         x, t = _check_data("evaluate", x, t)
         batch_size = _positive_int("evaluate", "batch_size", batch_size)
-        _check_fits_model(self.model, x, t, "evaluate")
         with inference_mode(self.model):  # each layer's own mode comes back afterwards
             return self._evaluate(x, t, batch_size)
 

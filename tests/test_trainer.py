@@ -382,7 +382,8 @@ def test_fit_trains_in_training_mode_validates_in_inference_mode_and_leaves_the_
     net = Sequential(Spy(), *net.layers, loss=net.last_layer)
     net[2].training = False  # a layer set by hand: fit must give back exactly this mode
     history = fit(net, x, t, epochs=2, batch_size=40, validation_data=(x[:30], t[:30]), rng=0, verbose=0)
-    assert modes == ([(True, True)] * 3 + [(False, False)]) * 2  # three training batches, one validation pass
+    # first fit checks one sample of the training and of the validation data against the model, in inference mode
+    assert modes == [(False, False)] * 2 + ([(True, True)] * 3 + [(False, False)]) * 2  # three training batches, one validation pass
     assert [l.training for l in (net, net[2], net[4])] == [True, False, True]
     trainer = Trainer(net, rng=0, verbose=0)
     val = trainer.evaluate(x[:30], t[:30], batch_size=40)
