@@ -59,6 +59,26 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (np.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
 def _input_spec(text: str) -> tuple[tuple[int, ...], int | None]:
     """'4,3' -> ((4, 3), None): float input; '4:int:3' -> ((4,), 3): integer labels in [0, 3); '()' -> scalar."""
     shape_text, _, kind = text.partition(":")
@@ -122,10 +142,16 @@ def _build_model(args: argparse.Namespace, x_train: np.ndarray, n_classes: int, 
     """The net the arguments ask for and its short description: a MultiLayerNet, or a SimpleConvNet for --model cnn."""
     from .models import MultiLayerNet, SimpleConvNet
 
+    extras = ", batch norm" * args.batchnorm + f", dropout {args.dropout}" * bool(args.dropout)
+    extras += f", weight decay {args.weight_decay}" * bool(args.weight_decay)
     if args.model == "mlp":
         hidden = args.hidden or [50]
-        model = MultiLayerNet(x_train.shape[1], hidden, n_classes, activation=args.activation, rng=args.seed, dtype=dtype)
-        return model, "-".join(map(str, [x_train.shape[1], *hidden, n_classes])) + f" ({args.activation})"
+        model = MultiLayerNet(x_train.shape[1], hidden, n_classes, activation=args.activation, rng=args.seed, dtype=dtype,
+                              use_batchnorm=args.batchnorm, use_dropout=bool(args.dropout), dropout_ratio=args.dropout or 0.5,
+                              weight_decay_lambda=args.weight_decay)
+        return model, "-".join(map(str, [x_train.shape[1], *hidden, n_classes])) + f" ({args.activation}{extras})"
+    if args.dropout or args.weight_decay:
+        raise UsageError("--dropout and --weight-decay apply to --model mlp (the book's MultiLayerNet); SimpleConvNet has neither")
     if args.activation != "relu":
         raise UsageError(f"--model cnn uses ReLU (the book's SimpleConvNet); got --activation {args.activation}")
     if args.hidden is not None and len(args.hidden) != 1:
@@ -134,11 +160,12 @@ def _build_model(args: argparse.Namespace, x_train: np.ndarray, n_classes: int, 
     size = args.filter_size or (3 if args.dataset == "digits" else 5)
     conv = {"filter_num": args.filters, "filter_size": size, "pad": 0, "stride": 1}
     try:
-        model = SimpleConvNet(x_train.shape[1:], conv, hidden, n_classes, rng=args.seed, dtype=dtype, weight_init="he")
+        model = SimpleConvNet(x_train.shape[1:], conv, hidden, n_classes, rng=args.seed, dtype=dtype, weight_init="he",
+                              use_batchnorm=args.batchnorm)
     except ValueError as e:
         raise UsageError(str(e)) from None
     c, h, w = x_train.shape[1:]
-    return model, f"{c}x{h}x{w}-conv{args.filters}x{size}x{size}-relu-pool2x2-{hidden}-{n_classes} (cnn)"
+    return model, f"{c}x{h}x{w}-conv{args.filters}x{size}x{size}-relu-pool2x2-{hidden}-{n_classes} (cnn{extras})"
 
 
 def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
@@ -410,6 +437,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--filter-size", type=_positive_int, default=None, metavar="K",
                        help="cnn: filter height and width (default: 5, as the book; 3 for the 8x8 digits)")
     train.add_argument("--activation", choices=tuple(ACTIVATIONS), default="relu", help="default: relu")
+    train.add_argument("--batchnorm", action="store_true",
+                       help="a BatchNormalization before each hidden activation (per channel after the convolution)")
+    train.add_argument("--dropout", type=_ratio, default=0.0, metavar="RATIO",
+                       help="a Dropout of this ratio after each hidden activation (mlp; default: 0, none)")
+    train.add_argument("--weight-decay", type=_non_negative_float, default=0.0, metavar="LAMBDA",
+                       help="the book's weight_decay_lambda: loss + LAMBDA/2 * sum of squared weights (mlp; default: 0)")
     train.add_argument("--optimizer", choices=tuple(OPTIMIZERS),
                        default="sgd", help="default: sgd")
     train.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default: 0.1)")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
-from numpy.typing import DTypeLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from .conv import Convolution, Pooling, conv_output_size
 from .layers import AddLayer, Affine, MulLayer, RandomLike, ReLU, Sigmoid, Tanh, init_weight
 from .losses import SoftmaxWithLoss
 from .network import Graph, Sequential
+from .normalization import BatchNormalization, Dropout
 
 __all__ = ["TwoLayerNet", "MultiLayerNet", "SimpleConvNet", "price_graph"]
 
@@ -46,7 +47,13 @@ class TwoLayerNet(Sequential):
 
 
 class MultiLayerNet(Sequential):
-    """Affine → activation for each hidden size, then Affine → SoftmaxWithLoss; "he"/"xavier"/std init."""
+    """Affine → [BatchNormalization] → activation → [Dropout] per hidden size, then Affine → SoftmaxWithLoss; L + ½λΣ‖W‖².
+
+    The book's MultiLayerNet and MultiLayerNetExtend in one, accepting the book's argument names:
+    weight_init_std ("relu"/"he", "sigmoid"/"xavier" or a standard deviation) for weight_init, and
+    dropout_ration for dropout_ratio. With weight_decay_lambda = λ > 0, loss(x, t) adds ½λ Σ‖W‖² over
+    every Affine's W and backward adds λW to each dW, as the book does.
+    """
 
     def __init__(
         self,
@@ -54,21 +61,46 @@ class MultiLayerNet(Sequential):
         hidden_size_list: list[int],
         output_size: int,
         activation: str = "relu",
-        weight_init: str | float = "he",
+        weight_init: str | float | None = None,
         rng: RandomLike = None,
         dtype: DTypeLike = np.float64,
+        *,
+        weight_init_std: str | float | None = None,
+        weight_decay_lambda: float = 0.0,
+        use_dropout: bool = False,
+        dropout_ratio: float = 0.5,
+        use_batchnorm: bool = False,
+        dropout_ration: float | None = None,
     ) -> None:
         if activation not in ACTIVATIONS:
             raise ValueError(
                 f"MultiLayerNet: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
             )
+        if weight_init is not None and weight_init_std is not None:
+            raise ValueError(
+                f"MultiLayerNet: give weight_init or the book's weight_init_std, not both (got {weight_init!r} and {weight_init_std!r})"
+            )
+        if dropout_ration is not None:  # the book's spelling
+            if dropout_ratio not in (0.5, dropout_ration):
+                raise ValueError(f"MultiLayerNet: dropout_ratio={dropout_ratio!r} and the book's dropout_ration={dropout_ration!r} disagree")
+            dropout_ratio = dropout_ration
+        if isinstance(weight_decay_lambda, bool) or not isinstance(weight_decay_lambda, (int, float)) or not weight_decay_lambda >= 0:
+            raise ValueError(f"MultiLayerNet: weight_decay_lambda must be a number >= 0, got {weight_decay_lambda!r}")
+        weight_init = next((w for w in (weight_init, weight_init_std) if w is not None), "he")
         init = INIT_ALIASES.get(weight_init, weight_init) if isinstance(weight_init, str) else weight_init
         rng = np.random.default_rng(rng)
         sizes = [input_size, *hidden_size_list, output_size]
-        layers = []
-        for d, m in zip(sizes[:-1], sizes[1:]):
-            layers += [Affine.from_sizes(d, m, weight_init=init, rng=rng, dtype=dtype), ACTIVATIONS[activation]()]
-        super().__init__(*layers[:-1], loss=SoftmaxWithLoss())
+        affines = [Affine.from_sizes(d, m, weight_init=init, rng=rng, dtype=dtype) for d, m in zip(sizes[:-1], sizes[1:])]
+        layers: list = []
+        for affine in affines[:-1]:  # the same weights with and without the extras, for a fair comparison
+            m = affine.params["b"].size
+            layers += [affine, BatchNormalization(np.ones(m, dtype), np.zeros(m, dtype))] if use_batchnorm else [affine]
+            layers.append(ACTIVATIONS[activation]())
+            if use_dropout:
+                layers.append(Dropout(dropout_ratio, rng=np.random.default_rng(rng.integers(2**63))))
+        super().__init__(*layers, affines[-1], loss=SoftmaxWithLoss())
+        self.weight_decay_lambda = float(weight_decay_lambda)
+        self._affines = affines
         self.config = {
             "input_size": input_size,
             "hidden_size_list": list(hidden_size_list),
@@ -76,7 +108,30 @@ class MultiLayerNet(Sequential):
             "activation": activation,
             "weight_init": weight_init,
             "dtype": np.dtype(dtype).name,
+            "weight_decay_lambda": self.weight_decay_lambda,
+            "use_dropout": bool(use_dropout),
+            "dropout_ratio": float(dropout_ratio),
+            "use_batchnorm": bool(use_batchnorm),
         }
+
+    def forward(self, x: ArrayLike, t: ArrayLike | None = None) -> Any:
+        """The chain's output, or with targets the loss L + ½λ Σ‖W‖² (λ = weight_decay_lambda)."""
+        out = super().forward(x, t)
+        if t is None or not self.weight_decay_lambda:
+            return out
+        return out + 0.5 * self.weight_decay_lambda * sum(float(np.sum(a.params["W"] ** 2)) for a in self._affines)
+
+    def backward(self, dout: Any = None, need_dx: bool = True, optimizer: Any = None) -> Any:
+        """Sequential.backward, with λW (times dout) added to every dW after a loss when weight_decay_lambda = λ > 0."""
+        if not self.weight_decay_lambda or self._mode != "loss":
+            return super().backward(dout, need_dx, optimizer)
+        dx = super().backward(dout, need_dx)  # the optimizer steps after the decay is in every dW
+        decay = self.weight_decay_lambda * (1.0 if dout is None else float(dout))
+        for affine in self._affines:
+            affine.grads["W"] += decay * affine.params["W"]
+        if optimizer is not None:
+            optimizer.update(self.params, self.grads)
+        return dx
 
 
 BOOK_CONV_PARAM = MappingProxyType({"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1})
@@ -87,6 +142,7 @@ class SimpleConvNet(Sequential):
     """The book's ch. 7 net: Convolution → ReLU → 2×2 max Pooling (stride 2) → Affine → ReLU → Affine → SoftmaxWithLoss.
 
     x (N, C, H, W) with (C, H, W) = input_dim. W ~ N(0, weight_init_std²) as the book, or weight_init="he".
+    use_batchnorm puts a BatchNormalization before each ReLU (per channel after the convolution).
     """
 
     def __init__(
@@ -99,6 +155,7 @@ class SimpleConvNet(Sequential):
         rng: RandomLike = None,
         dtype: DTypeLike = np.float64,
         weight_init: str = "std",
+        use_batchnorm: bool = False,
     ) -> None:
         unknown = sorted(set(conv_param) - set(BOOK_CONV_PARAM))
         if unknown:
@@ -124,7 +181,11 @@ class SimpleConvNet(Sequential):
         conv = Convolution(filters, np.zeros(FN, dtype=dtype), stride=p["stride"], pad=p["pad"])
         sizes = [(pooled, hidden_size), (hidden_size, output_size)]
         first, second = (Affine.from_sizes(d, m, weight_init, weight_init_std, rng, dtype) for d, m in sizes)
-        super().__init__(conv, ReLU(), Pooling(2, 2, stride=2), first, ReLU(), second, loss=SoftmaxWithLoss())
+        def norm(m: int) -> list[Any]:
+            return [BatchNormalization(np.ones(m, dtype), np.zeros(m, dtype))] if use_batchnorm else []
+
+        super().__init__(conv, *norm(FN), ReLU(), Pooling(2, 2, stride=2), first, *norm(hidden_size), ReLU(), second,
+                         loss=SoftmaxWithLoss())
         self.config = {
             "input_dim": [C, H, W],
             "conv_param": dict(p),
@@ -133,6 +194,7 @@ class SimpleConvNet(Sequential):
             "weight_init_std": weight_init_std,
             "dtype": np.dtype(dtype).name,
             "weight_init": weight_init,
+            "use_batchnorm": bool(use_batchnorm),
         }
 
 

@@ -83,6 +83,9 @@ def test_version_names_the_package(tmp_path):
         (["train", "--model", "cnn", "--hidden", "3", "4"], "--model cnn has one hidden Affine layer: give --hidden one size, got 2"),
         (["train", "--model", "cnn", "--activation", "tanh"], "--model cnn uses ReLU"),
         (["train", "--model", "cnn", "--filter-size", "9"], "SimpleConvNet: a 9x9 filter with stride 1 and pad 0 turns 8x8 images into 0x0"),
+        (["train", "--dropout", "1"], "argument --dropout: expected a number in [0, 1), got 1"),
+        (["train", "--weight-decay", "-0.1"], "argument --weight-decay: expected a number >= 0, got -0.1"),
+        (["train", "--model", "cnn", "--dropout", "0.3"], "--dropout and --weight-decay apply to --model mlp"),
         (["gradcheck", "x.py:Layer"], "the following arguments are required: --shapes"),
         (["gradcheck", "missing.py:Layer", "--shapes", "2"], "no such file: missing.py"),
         (["gradcheck", "NoColon", "--shapes", "2"], "expected path/to/file.py:ClassName or module:ClassName"),
@@ -159,6 +162,24 @@ def test_train_options_shape_the_net_and_float32_stays_float32(tmp_path, monkeyp
     model = load_model(tmp_path / "my-run" / "model.npz")
     assert [p.shape for p in model.params.values()] == [(64, 20), (20,), (20, 10), (10,), (10, 10), (10,)]
     assert all(p.dtype == np.float32 for p in model.params.values())
+
+
+def test_train_with_batchnorm_dropout_and_weight_decay_builds_the_books_extended_net(tmp_path, monkeypatch, capsys):
+    from minigrad import BatchNormalization, Dropout
+
+    status = call(tmp_path, monkeypatch, "train", "--batchnorm", "--dropout", "0.3", "--weight-decay", "0.001",
+                  "--hidden", "40", "--optimizer", "adam", "--lr", "0.01", "--epochs", "3", "--out", "ext")
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "net 64-40-10 (relu, batch norm, dropout 0.3, weight decay 0.001)" in out
+    model = load_model(tmp_path / "ext" / "model.npz")
+    assert [type(l).__name__ for l in model] == ["Affine", "BatchNormalization", "ReLU", "Dropout", "Affine"]
+    assert model[3].dropout_ratio == 0.3 and model.weight_decay_lambda == 0.001
+    assert isinstance(model[1], BatchNormalization) and isinstance(model[3], Dropout)
+    final = float(out.split("final test accuracy ")[1].split(";")[0].split()[0])
+    assert final > 0.9
+    _, (x_test, t_test) = load_digits()  # the saved weights and running statistics reproduce the reported accuracy
+    assert model.accuracy(x_test.astype(np.float64), t_test) == pytest.approx(final, abs=1e-4)  # printed to 4 places
 
 
 def test_train_model_cnn_trains_the_books_simple_conv_net_on_the_digit_images(tmp_path, monkeypatch, capsys):

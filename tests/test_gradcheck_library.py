@@ -11,6 +11,7 @@ import pytest
 from minigrad import (
     AddLayer,
     Affine,
+    BatchNormalization,
     Convolution,
     Graph,
     MeanSquaredError,
@@ -54,6 +55,19 @@ def labels(N, C, rng):
 
 def one_hot(N, C, rng):
     return np.eye(C)[rng.integers(0, C, N)]
+
+
+def batch_norm(rng, size, dtype, training):
+    """A BatchNormalization with random gamma, beta and running statistics, in the given mode."""
+    bn = BatchNormalization(weights(rng, (size,), dtype), weights(rng, (size,), dtype),
+                            running_mean=weights(rng, (size,), dtype), running_var=rng.uniform(0.5, 2, size))
+    bn.training = training
+    return bn
+
+
+def rows(N, D, rng, dtype):
+    """(N + 2, D) inputs: BatchNormalization in training needs 3 values per feature (see test_normalization)."""
+    return well_conditioned(rng, (N + 2, D), dtype)
 
 
 def fan_out_graph(rng, D, M, dtype):
@@ -114,6 +128,26 @@ CASES = {
         lambda rng, C, dtype: with_biases(
             SimpleConvNet((2, 5, 6), {"filter_num": 3, "filter_size": 3, "pad": 1}, hidden_size=4, output_size=C,
                           weight_init_std=0.5, rng=rng, dtype=dtype), rng),
+        [("N", 2, 5, 6), labels],
+    ),
+    "BatchNormalization-train": (lambda rng, D, dtype: batch_norm(rng, D, dtype, True), [rows]),
+    "BatchNormalization-eval": (lambda rng, D, dtype: batch_norm(rng, D, dtype, False), [("N", "D")]),
+    "BatchNormalization-4d-train": (lambda rng, D, dtype: batch_norm(rng, D, dtype, True), [(3, "D", "H", "M")]),
+    "BatchNormalization-4d-eval": (lambda rng, D, dtype: batch_norm(rng, D, dtype, False), [("N", "D", "H", "M")]),
+    "BatchNormalization-per-activation": (lambda rng, D, H, dtype: batch_norm(rng, D * H * 2, dtype, True), [(3, "D", "H", 2)]),
+    # In training, a bias just before BatchNormalization has a gradient of exactly 0 (the batch mean takes it
+    # away), which float32 computes as round-off of cancelling sums, too coarse to compare with the float64
+    # copy's: float32 checks this net in inference mode, float64 in training mode.
+    "MultiLayerNet-batchnorm-decay": (
+        lambda rng, D, H, C, dtype: with_biases(MultiLayerNet(D, [H, 3], C, activation="tanh", use_batchnorm=True,
+                                                              weight_decay_lambda=0.1, rng=rng, dtype=dtype), rng
+                                                ).train(dtype == np.float64),
+        [rows, lambda N, C, rng: labels(N + 2, C, rng)],
+    ),
+    "SimpleConvNet-batchnorm": (
+        lambda rng, C, dtype: with_biases(
+            SimpleConvNet((2, 5, 6), {"filter_num": 3, "filter_size": 3, "pad": 1}, hidden_size=4, output_size=C,
+                          weight_init_std=0.5, rng=rng, dtype=dtype, use_batchnorm=True), rng).eval(),
         [("N", 2, 5, 6), labels],
     ),
     "Graph-fan-out": (lambda rng, D, M, dtype: fan_out_graph(rng, D, M, dtype), [("N", "D"), ("N", "D")]),

@@ -135,3 +135,99 @@ def test_bad_simple_conv_net_arguments_are_named(kwargs, words):
         SimpleConvNet(**kwargs)
     for word in words:
         assert word in str(e.value), (word, str(e.value))
+
+
+# ---------------------------------------------------------------- chapter 6: batch norm, dropout, weight decay
+
+
+def test_multi_layer_net_with_the_books_extend_options_puts_batchnorm_before_and_dropout_after_each_activation():
+    from minigrad import BatchNormalization, Dropout
+
+    plain = MultiLayerNet(6, [5, 4], 3, rng=0)
+    net = MultiLayerNet(6, [5, 4], 3, rng=0, use_batchnorm=True, use_dropout=True, dropout_ratio=0.2)
+    assert [type(l) for l in net] == [Affine, BatchNormalization, ReLU, Dropout] * 2 + [Affine]
+    assert all(l.dropout_ratio == 0.2 for l in net if isinstance(l, Dropout))
+    assert not np.array_equal(net[3].rng.random(3), net[7].rng.random(3))  # a generator each
+    assert list(net.buffers) == ["1.running_mean", "1.running_var", "5.running_mean", "5.running_var"]
+    w = {k: v for k, v in net.params.items() if k.endswith(("W", "b"))}
+    assert [a.tobytes() for a in w.values()] == [a.tobytes() for a in plain.params.values()]  # the same weights
+    again = MultiLayerNet(6, [5, 4], 3, rng=0, use_batchnorm=True, use_dropout=True, dropout_ratio=0.2)
+    x = np.ones((4, 6))
+    assert np.array_equal(again.forward(x), net.forward(x))  # the same seed, the same masks
+
+
+@pytest.mark.parametrize(("book", "scale"), [("relu", np.sqrt(2 / 500)), ("he", np.sqrt(2 / 500)),
+                                             ("sigmoid", np.sqrt(1 / 500)), ("xavier", np.sqrt(1 / 500)), (0.01, 0.01)])
+def test_the_books_weight_init_std_names(book, scale):
+    net = MultiLayerNet(input_size=500, hidden_size_list=[400], output_size=10, weight_init_std=book, rng=0)
+    assert net.params["0.W"].std() == pytest.approx(scale, rel=0.02)
+    assert net.config["weight_init"] == book
+
+
+def test_the_books_calls_run_as_written():
+    from minigrad import Dropout
+
+    net = MultiLayerNet(input_size=784, hidden_size_list=[100, 100, 100, 100, 100, 100], output_size=10,
+                        weight_decay_lambda=0.1)
+    assert net.weight_decay_lambda == 0.1
+    net = MultiLayerNet(input_size=784, hidden_size_list=[100, 100, 100, 100, 100, 100], output_size=10,
+                        use_dropout=True, dropout_ration=0.2)
+    assert [l.dropout_ratio for l in net if isinstance(l, Dropout)] == [0.2] * 6
+    net = MultiLayerNet(input_size=784, hidden_size_list=[100, 100, 100, 100, 100], output_size=10,
+                        weight_init_std=0.01, use_batchnorm=True)
+    assert net.params["0.W"].std() == pytest.approx(0.01, rel=0.05)
+
+
+def test_weight_decay_adds_half_lambda_w_squared_to_the_loss_and_lambda_w_to_each_dw():
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((5, 6)), rng.integers(0, 3, 5)
+    plain, decayed = MultiLayerNet(6, [4], 3, rng=1), MultiLayerNet(6, [4], 3, rng=1, weight_decay_lambda=0.3)
+    penalty = 0.15 * sum(np.sum(plain.params[k] ** 2) for k in ("0.W", "2.W"))
+    assert decayed.loss(x, t) == pytest.approx(plain.loss(x, t) + penalty, rel=1e-14)
+    g_plain, g = plain.gradient(x, t), decayed.gradient(x, t)
+    for key in g:
+        extra = 0.3 * plain.params[key] if key.endswith("W") else 0
+        np.testing.assert_allclose(g[key], g_plain[key] + extra, rtol=1e-13, err_msg=key)
+    numeric = decayed.numerical_gradient(x, t)
+    for key in g:
+        np.testing.assert_allclose(g[key], numeric[key], rtol=1e-5, atol=1e-8, err_msg=key)
+    np.testing.assert_array_equal(decayed.predict(x), plain.predict(x))  # the scores carry no penalty
+
+
+def test_weight_decay_steps_inside_backward_exactly_like_the_books_loop():
+    from minigrad.optimizers import SGD
+
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((8, 6)), rng.integers(0, 3, 8)
+    a, b = (MultiLayerNet(6, [4], 3, rng=1, weight_decay_lambda=0.1, use_batchnorm=True) for _ in range(2))
+    opt_a, opt_b = SGD(lr=0.1), SGD(lr=0.1)
+    for _ in range(3):
+        a.loss(x, t)
+        a.backward(need_dx=False, optimizer=opt_a)
+        opt_b.update(b.params, b.gradient(x, t))
+    for key in a.params:
+        np.testing.assert_array_equal(a.params[key], b.params[key])
+
+
+def test_bad_chapter_6_arguments_are_named():
+    with pytest.raises(ValueError, match="MultiLayerNet: give weight_init or the book's weight_init_std, not both"):
+        MultiLayerNet(4, [3], 2, weight_init="he", weight_init_std="relu")
+    with pytest.raises(ValueError, match=r"MultiLayerNet: weight_decay_lambda must be a number >= 0, got -0.1"):
+        MultiLayerNet(4, [3], 2, weight_decay_lambda=-0.1)
+    with pytest.raises(ValueError, match=r"Dropout: dropout_ratio must be a number in \[0, 1\), got 1.5"):
+        MultiLayerNet(4, [3], 2, use_dropout=True, dropout_ratio=1.5)
+    with pytest.raises(ValueError, match="dropout_ratio=0.3 and the book's dropout_ration=0.2 disagree"):
+        MultiLayerNet(4, [3], 2, dropout_ratio=0.3, dropout_ration=0.2)
+
+
+def test_simple_conv_net_with_batch_normalization_per_channel_passes_gradcheck_in_training_mode():
+    from minigrad import BatchNormalization, Convolution, Pooling, SimpleConvNet
+    from minigrad.gradcheck import gradcheck
+
+    rng = np.random.default_rng(1)
+    net = SimpleConvNet((2, 7, 6), {"filter_num": 3, "filter_size": 3, "pad": 1}, hidden_size=5, output_size=3,
+                        weight_init_std=0.5, rng=rng, use_batchnorm=True)
+    assert [type(l) for l in net] == [Convolution, BatchNormalization, ReLU, Pooling, Affine, BatchNormalization, ReLU, Affine]
+    assert net[1].params["gamma"].shape == (3,) and net[5].params["gamma"].shape == (5,)
+    result = gradcheck(net, rng.standard_normal((4, 2, 7, 6)), np.array([0, 2, 1, 1]))
+    assert result, str(result)

@@ -51,8 +51,10 @@ def data(n=120, d=6, classes=3, seed=0):
         Sequential(Affine.from_sizes(6, 4, rng=0), Tanh(), Sequential(Affine.from_sizes(4, 3, rng=1), Sigmoid()),
                    loss=SoftmaxWithLoss()),
         Sequential(Affine.from_sizes(6, 3, rng=0), ReLU(), loss=MeanSquaredError()),
+        MultiLayerNet(6, [7, 4], 3, activation="tanh", weight_init_std="sigmoid", weight_decay_lambda=0.05,
+                      use_batchnorm=True, use_dropout=True, dropout_ration=0.2, rng=3, dtype=np.float32),
     ],
-    ids=["TwoLayerNet", "MultiLayerNet-float32", "MultiLayerNet-std", "nested-Sequential", "mse"],
+    ids=["TwoLayerNet", "MultiLayerNet-float32", "MultiLayerNet-std", "nested-Sequential", "mse", "MultiLayerNet-extend"],
 )
 def test_a_model_comes_back_with_its_class_architecture_and_exact_weights(tmp_path, model):
     path = tmp_path / "model.npz"
@@ -373,3 +375,15 @@ def test_a_file_without_the_models_buffers_is_another_architecture(tmp_path):
         np.savez(tmp_path / "plain.npz", **{k: f[k] for k in f.files if not k.startswith("buffer/")})
     with pytest.raises(ModelFileError, match=r"with buffers \[\]; this model has \['1.running_mean', '1.running_var'\]"):
         load_weights(tmp_path / "plain.npz", net)
+
+
+def test_simple_conv_net_with_batch_normalization_comes_back_with_its_config_and_statistics(tmp_path):
+    from minigrad import SimpleConvNet
+
+    net = SimpleConvNet((1, 8, 8), {"filter_num": 4, "filter_size": 3}, hidden_size=6, output_size=3, rng=0, use_batchnorm=True)
+    x = np.random.default_rng(0).standard_normal((5, 1, 8, 8))
+    net.gradient(x, np.array([0, 1, 2, 0, 1]))  # moves the running statistics
+    save_model(tmp_path / "cnn.npz", net)
+    loaded = load_model(tmp_path / "cnn.npz")
+    assert loaded.config == net.config and loaded.config["use_batchnorm"] is True
+    assert same_weights(loaded, net) and np.array_equal(loaded.predict(x), net.predict(x))
