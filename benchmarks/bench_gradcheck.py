@@ -3,6 +3,8 @@
     python benchmarks/bench_gradcheck.py            # timings at batch 3 and 100, in one process
     python benchmarks/bench_gradcheck.py --full     # also run the batch-100 element-wise pass in full (~1 min)
     python benchmarks/bench_gradcheck.py --sweep    # the step/tolerance measurement behind gradcheck's defaults
+    python benchmarks/bench_gradcheck.py --rev REV  # a passing check: this tree's gradcheck against REV's, in one process
+    python benchmarks/bench_gradcheck.py --kinks    # how much of a kinked tensor is verified (the kink rule's measurement)
 
 Both timings use the same net (784-50-10, 39,760 parameters), the same inputs and the same BLAS
 setting (one thread unless OPENBLAS_NUM_THREADS etc. are set: small matrix products on a shared
@@ -18,7 +20,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -129,13 +133,72 @@ def sweep() -> None:
             print(f"{h:>8.0e}  {worst_abs:>11.1e}  {worst_rel:>13.1e}  {1 / worst_score if worst_score else float('inf'):>7.0f}x  {where}")
 
 
+def against(rev: str, rounds: int) -> None:
+    """CPU time of a passing gradcheck of the whole TwoLayerNet, this tree's against `rev`'s, interleaved in one process."""
+    from ab_step import import_revision
+
+    with tempfile.TemporaryDirectory() as tmp:
+        old = import_revision(rev, Path(tmp)).gradcheck.gradcheck
+        print(f"gradcheck of TwoLayerNet(784, 50, 10), passing, CPU time (thread), mean of the fastest 90% of {rounds} "
+              f"interleaved rounds; BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}")
+        print(f"{'batch':>5}  {rev[:12]:>12}  {'working tree':>12}  {'change':>7}")
+        rng = np.random.default_rng(0)
+        net = TwoLayerNet(784, 50, 10, rng=0)
+        for batch in (3, 100):
+            x, t = rng.random((batch, 784)), rng.integers(0, 10, batch)
+            assert old(net, x, t) and gradcheck(net, x, t)
+            times: dict[str, list[float]] = {"old": [], "new": []}
+            order = np.random.default_rng(1)
+            for _ in range(rounds):
+                for name in order.permutation(["old", "new"]):
+                    fn = old if name == "old" else gradcheck
+                    start = time.thread_time()
+                    fn(net, x, t)
+                    times[name].append(time.thread_time() - start)
+            mean = {k: float(np.sort(v)[: int(0.9 * len(v))].mean()) for k, v in times.items()}
+            print(f"{batch:>5}  {mean['old'] * 1e3:>9.2f} ms  {mean['new'] * 1e3:>9.2f} ms  "
+                  f"{100 * (mean['new'] / mean['old'] - 1):>+6.1f}%")
+
+
+def kinks() -> None:
+    """The kink rule, measured: per case and seed, how the fast mode ends and how much of x it verifies."""
+    sys_path = str(Path(__file__).resolve().parent.parent / "tests")
+    import sys
+
+    sys.path.insert(0, sys_path)
+    from book_layers import BookReLU, MaxPool2, RowMax, pooled_relu_outputs, relu_at_zero, rows_with_ties
+
+    cases = {
+        "ReLU, 10% of x at 0 (20x50)": lambda r: (BookReLU(), relu_at_zero(r, (20, 50))),
+        "row max, ties in half the rows (30x8)": lambda r: (RowMax(), rows_with_ties(r, 30, 8)),
+        "2x2 max pool over ReLU outputs (2x3x8x8)": lambda r: (MaxPool2(), pooled_relu_outputs(r, (2, 3, 8, 8))),
+        "ReLU, 0.5% of x at 0 (60x50, split)": lambda r: (BookReLU(), relu_at_zero(r, (60, 50), 0.005)),
+    }
+    print(f"{'case':<42} {'seed':>4}  {'mode':<24} {'kinks':>6} {'verified':>9} {'failed':>6}  verdict")
+    for name, make in cases.items():
+        for seed in range(5):
+            layer, x = make(np.random.default_rng(seed))
+            start = time.perf_counter()
+            t = gradcheck(layer, x, seed=seed)["x"]
+            took = time.perf_counter() - start
+            print(f"{name:<42} {seed:>4}  {t.mode:<24} {t.kinks / t.checked:>6.1%} {t.verified / t.checked:>9.1%} "
+                  f"{t.failures:>6}  {t.status} ({took * 1e3:.0f} ms)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="run the batch-100 element-wise pass in full")
     parser.add_argument("--sweep", action="store_true", help="print the step/tolerance measurement instead")
+    parser.add_argument("--rev", help="time a passing check against this git revision's gradcheck instead")
+    parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds for --rev")
+    parser.add_argument("--kinks", action="store_true", help="print the kink rule's measurement instead")
     args = parser.parse_args()
     if args.sweep:
         sweep()
+    elif args.rev:
+        against(args.rev, args.rounds)
+    elif args.kinks:
+        kinks()
     else:
         bench(args.full)
 

@@ -3,8 +3,8 @@
 The protocol (any object with these members is a layer; subclassing Layer is optional):
 
 - ``forward(*inputs)`` computes the output and caches what ``backward`` needs. The inputs are
-  borrowed until ``backward``: the caller must not change them in between. The output belongs to
-  the caller, who may change it freely.
+  borrowed until ``backward``: the caller must not change them in between. The output is read-only
+  to the caller: it may be the layer's own cache (the book's ``self.out = ...; return self.out``).
 - ``backward(dout)`` returns one gradient per differentiable input, in input order (a single array
   for one input, a tuple for several), each with its input's shape, and overwrites ``grads``. It
   never modifies ``dout`` or the inputs.

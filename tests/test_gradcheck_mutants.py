@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from book_layers import BookDropout, BookReLU, GeneratorDropout, MaxPool2, RowMax, RunningBatchNorm
 
 from minigrad import (
     AddLayer,
@@ -147,14 +148,6 @@ class SigmoidUsesX(Sigmoid):
         return np.asarray(dout) * self.x * (1 - self.x)
 
 
-class SigmoidReturnsCache(Sigmoid):
-    """Forward hands out the array backward needs: the caller's changes corrupt backward."""
-
-    def forward(self, x):
-        super().forward(x)
-        return self.y
-
-
 class TanhWrongDerivative(Tanh):
     """dx = dout · (1 + y²): the sign inside the derivative is wrong."""
 
@@ -202,6 +195,96 @@ class SigmoidFloat64Grad(Sigmoid):
         return super().backward(dout).astype(np.float64)
 
 
+# --- the new failure modes: randomness, state, max routing, batch norm (book-style, duck-typed) ----
+
+
+class DropoutNewMaskInBackward(BookDropout):
+    """backward draws a fresh np.random mask instead of using forward's."""
+
+    def backward(self, dout):
+        return dout * (np.random.rand(*dout.shape) > self.dropout_ratio)
+
+
+class GeneratorDropoutNewMaskInBackward(GeneratorDropout):
+    """backward draws a fresh mask from the layer's Generator."""
+
+    def backward(self, dout):
+        return dout * (self.rng.random(dout.shape) >= self.p) / (1.0 - self.p)
+
+
+class DropoutIgnoresMask(BookDropout):
+    """backward passes dout through: dropped units get a gradient."""
+
+    def backward(self, dout):
+        return dout.copy()
+
+
+class InvertedDropoutForgetsScale(GeneratorDropout):
+    """backward uses the 0/1 mask without the 1 / (1 - p) that forward applied."""
+
+    def backward(self, dout):
+        return dout * (self.mask > 0)
+
+
+class DropoutFreshGenerator(GeneratorDropout):
+    """forward draws from a new unseeded Generator every call: nothing to replay."""
+
+    def forward(self, x):
+        self.rng = np.random.default_rng()
+        return super().forward(x)
+
+
+class RowMaxToArgmin(RowMax):
+    """The max's gradient routed to the row's smallest element."""
+
+    def forward(self, x):
+        y = super().forward(x)
+        self.arg = x.argmin(axis=-1)
+        return y
+
+
+class MaxPoolToFirst(MaxPool2):
+    """Every window's gradient routed to its first element, whatever the arg-max."""
+
+    def forward(self, x):
+        y = super().forward(x)
+        self.arg = np.zeros_like(self.arg)
+        return y
+
+
+class ReLUBackwardIgnoresMask(BookReLU):
+    """backward forgets the mask."""
+
+    def backward(self, dout):
+        return dout.copy()
+
+
+class BatchNormMissingMeanTerm(RunningBatchNorm):
+    """dx without the term through the batch mean (and variance)."""
+
+    def backward(self, dout):
+        super().backward(dout)
+        return self.params["gamma"] * dout / self.std
+
+
+class BatchNormDgammaWrong(RunningBatchNorm):
+    """dgamma = Σ dout, as if it were beta's."""
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grads["gamma"] = dout.sum(axis=0)
+        return dx
+
+
+class BatchNormUsesUpdatedRunningStats(RunningBatchNorm):
+    """Training forward normalises with the running statistics it has just updated: each call differs."""
+
+    def forward(self, x):
+        super().forward(x)
+        self.xn = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
+        return self.params["gamma"] * self.xn + self.params["beta"]
+
+
 def cases(dtype=np.float64):
     """name -> (make (layer, inputs) from rng, the tensors that must be named)."""
     N, D, M = 3, 4, 2
@@ -223,14 +306,51 @@ def cases(dtype=np.float64):
         "ReLU sign error": (lambda r: (ReLUSignError(), [x(r)]), {"x"}),
         "backward writes into dout": (lambda r: (ReLUWritesDout(), [x(r)]), {"dout"}),
         "sigmoid backward uses x": (lambda r: (SigmoidUsesX(), [x(r)]), {"x"}),
-        "forward returns its cache": (lambda r: (SigmoidReturnsCache(), [x(r)]), {"x"}),
         "tanh derivative sign": (lambda r: (TanhWrongDerivative(), [x(r)]), {"x"}),
         "mul partials swapped": (lambda r: (MulSwapped(), [x(r), x(r)]), {"x", "y"}),
         "broadcast not summed": (lambda r: (AddForgetsSumTo(), [x(r), x(r, D)]), {"y"}),
         "backward modifies its input": (lambda r: (SigmoidScribblesInput(), [x(r) * 3]), {"x"}),
         "loss forward/backward factor": (lambda r: (LossForwardHalf(), [x(r), x(r)]), {"y"}),
         "float64 gradient of float32": (lambda r: (SigmoidFloat64Grad(), [away_from_zero(r, (N, D), np.float32)]), {"x"}),
+        **{name: (lambda r, m=mutant: m(r, dtype), named) for name, (mutant, _, named) in NEW.items()},
     }
+
+
+def bn(cls):
+    return lambda r, dtype: (cls(4, r), [away_from_zero(r, (6, 4), dtype)])
+
+
+# name -> (make the mutant (rng, dtype), make the correct layer on the same draws, the tensors that must be named)
+NEW = {
+    "dropout: backward draws a new np.random mask": (
+        lambda r, dt: (DropoutNewMaskInBackward(0.5), [away_from_zero(r, (5, 6), dt)]),
+        lambda r, dt: (BookDropout(0.5), [away_from_zero(r, (5, 6), dt)]), {"x"}),
+    "dropout: backward draws a new Generator mask": (
+        lambda r, dt: (GeneratorDropoutNewMaskInBackward(0.4, 1), [away_from_zero(r, (5, 6), dt)]),
+        lambda r, dt: (GeneratorDropout(0.4, 1), [away_from_zero(r, (5, 6), dt)]), {"x"}),
+    "dropout: backward ignores the mask": (
+        lambda r, dt: (DropoutIgnoresMask(0.5), [away_from_zero(r, (5, 6), dt)]),
+        lambda r, dt: (BookDropout(0.5), [away_from_zero(r, (5, 6), dt)]), {"x"}),
+    "inverted dropout: backward forgets 1/(1-p)": (
+        lambda r, dt: (InvertedDropoutForgetsScale(0.4, 2), [away_from_zero(r, (5, 6), dt)]),
+        lambda r, dt: (GeneratorDropout(0.4, 2), [away_from_zero(r, (5, 6), dt)]), {"x"}),
+    "dropout: a fresh unseeded Generator per forward": (
+        lambda r, dt: (DropoutFreshGenerator(0.4), [away_from_zero(r, (5, 6), dt)]),
+        lambda r, dt: (GeneratorDropout(0.4), [away_from_zero(r, (5, 6), dt)]), {"output"}),
+    "max: gradient routed to the wrong element": (
+        lambda r, dt: (RowMaxToArgmin(), [away_from_zero(r, (5, 6), dt)]),
+        lambda r, dt: (RowMax(), [away_from_zero(r, (5, 6), dt)]), {"x"}),
+    "max pool: gradient routed to the window's first element": (
+        lambda r, dt: (MaxPoolToFirst(), [away_from_zero(r, (2, 2, 4, 4), dt)]),
+        lambda r, dt: (MaxPool2(), [away_from_zero(r, (2, 2, 4, 4), dt)]), {"x"}),
+    "ReLU: backward ignores the mask": (
+        lambda r, dt: (ReLUBackwardIgnoresMask(), [away_from_zero(r, (5, 6), dt)]),
+        lambda r, dt: (BookReLU(), [away_from_zero(r, (5, 6), dt)]), {"x"}),
+    "batch norm: dx misses the mean term": (bn(BatchNormMissingMeanTerm), bn(RunningBatchNorm), {"x"}),
+    "batch norm: dgamma is dbeta": (bn(BatchNormDgammaWrong), bn(RunningBatchNorm), {"gamma"}),
+    "batch norm: forward uses the running stats it updates": (
+        bn(BatchNormUsesUpdatedRunningStats), bn(RunningBatchNorm), {"output"}),
+}
 
 
 CASES = cases()
@@ -269,11 +389,16 @@ def test_the_correct_layer_on_the_same_inputs_passes(name):
     """The control: the mutant's library base class, on the mutant's inputs, is not flagged."""
     make, _ = CASES[name]
     layer, inputs = make(np.random.default_rng(7))
+    if name in NEW:
+        correct, inputs = NEW[name][1](np.random.default_rng(7), np.float64)
+        assert type(correct) is type(layer).__mro__[1]
+        assert gradcheck(correct, *inputs), f"{type(correct).__name__} on the inputs of {name}"
+        return
     base = next(c for c in type(layer).__mro__[1:] if c.__module__.startswith("minigrad"))
     correct = base(layer.params["W"].copy(), layer.params["b"].copy()) if base is Affine else base()
     result = gradcheck(correct, *inputs)
     assert result, f"{base.__name__} on the inputs of {name}:\n{result}"
 
 
-def test_the_catalog_holds_at_least_fifteen_distinct_mistakes():
-    assert len(CASES) >= 15
+def test_the_catalog_holds_at_least_thirty_distinct_mistakes():
+    assert len(CASES) >= 30

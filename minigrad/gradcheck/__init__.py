@@ -1,0 +1,164 @@
+"""gradcheck: a layer's backward against the chapter's central difference, with a report naming the culprit.
+
+``gradcheck(layer, *inputs)`` runs forward and backward with a seeded random upstream gradient
+``dout`` (``1`` for a loss), then compares the gradient of every differentiable input and of every
+entry of ``params`` against :func:`minigrad.numerical.numerical_gradient` of ``f = Σ dout · y``.
+Its parts, each in a module of its own, in the order of the report:
+
+- ``probes``: element by element for small tensors; along a few seeded random directions ``v``
+  (``(f(p + h v) - f(p - h v)) / 2h`` against ``<g, v>``) for large ones, falling back to the
+  element-wise check (or, for huge tensors, a bisection or a split around kinks) when they fail or
+  cannot decide, so that the report names the element.
+- ``kinks``: which disagreements are kinks (excluded) and when too little was verified (the rule).
+- ``hygiene``: the protocol's rules (inputs, ``dout`` and params unchanged, bit-identical repeats,
+  zero ``dout`` → zero gradients, linearity, shapes and dtypes, a deterministic forward): which fail
+  and which are notes.
+- ``state``: the layer's randomness replayed on every forward; the layer left as it was found.
+- ``culprit``: for a failing Sequential or Graph, the first layer whose own backward is wrong.
+- ``report``: the result and its table.
+
+Default step and tolerances, chosen by measurement (``python benchmarks/bench_gradcheck.py --sweep``
+checks library layers, losses and nets element by element at several shapes and seeds): in
+float64 the worst element missed atol=1e-7 + rtol=1e-5·|numerical| by a margin of 2× at h=1e-3,
+46× at h=1e-4 (truncation error, ∝ h²), 2545× at h=1e-5, 512× at h=1e-6, 43× at h=1e-7 and
+failed below (round-off, ∝ 1/h). h=1e-6 keeps a 500× margin while crossing 10× fewer ReLU kinks
+than 1e-5 in the directional check of a whole net; a wrong factor, sign, transposition or
+missing term is off by ≥ 1e-2 relative, 1000× beyond rtol (PyTorch: eps 1e-6, atol 1e-5, rtol 1e-3).
+A float32 layer is compared on a float64 copy (see `promote`); checked in float32 itself the
+best step was h=1e-2 (margin 5× against atol=1e-4, rtol=1e-2; round-off dominates below).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .core import DEFAULTS, Check
+from .kinks import MAX_KINK_FRACTION
+from .culprit import find_culprit
+from .hygiene import same_bits
+from .probes import FALLBACK_MAX  # noqa: F401  (a module attribute, as before the split)
+from .promote import promoted_check
+from .report import GradcheckError, GradcheckResult, Hygiene, TensorCheck
+from .state import LayerState
+
+__all__ = ["gradcheck", "GradcheckResult", "GradcheckError", "TensorCheck", "Hygiene", "DEFAULTS"]
+
+MODES = ("auto", "elementwise", "directional")
+
+
+def gradcheck(
+    layer: Any,
+    *inputs: Any,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    seed: int = 0,
+    mode: str = "auto",
+    elementwise_max: int = 8,
+    directions: int = 3,
+    wrt: Sequence[int | str] | None = None,
+    max_kink_fraction: float = MAX_KINK_FRACTION,
+    hygiene: bool = True,
+    promote: bool = True,
+    dout: Any = None,
+    culprit: bool = True,
+    raise_on_failure: bool = False,
+) -> GradcheckResult:
+    """Compare layer.backward with central differences for every differentiable input and param.
+
+    mode "auto" checks tensors of up to `elementwise_max` elements element by element and larger
+    ones along `directions` seeded random directions. `wrt` picks the differentiated inputs by
+    index or name (default: only the first for a loss, otherwise every float input). `dout` is the
+    upstream gradient (default: 1 for a scalar output, else seeded N(0, 1)). An element whose
+    one-sided slopes disagree and bracket the analytic value is a kink: excluded, not failed; a
+    tensor fails for kinks only when more than `max_kink_fraction` of it could not be verified.
+
+    Every forward replays the layer's randomness (numpy's and Python's global random state, and
+    every Generator or RandomState reachable from the layer), and the layer is left as it was
+    found: params bit for bit, and every array, attribute and random state it holds, even on error.
+    The inputs are copied. For a failing Sequential or Graph (`culprit=True`), each layer is checked
+    on the inputs and dout it receives inside the net and `result.culprit` names the first wrong one.
+
+    A float32 layer (`promote=True`) gets its hygiene, dtypes and analytic gradients checked as is,
+    and its gradients compared with central differences on a float64 deep copy (the same code with
+    every float32 array promoted), whose analytic gradients must also match the float32 ones to
+    float32 precision. If no float64 copy can be made or run, or with `promote=False`, the check
+    runs in float32 with the float32 defaults, and the report says which.
+    """
+    for member in ("forward", "backward", "params", "grads"):
+        if not hasattr(layer, member):
+            raise TypeError(f"gradcheck: {type(layer).__name__} is not a layer: it lacks {member}")
+    if mode not in MODES:
+        raise ValueError(f"gradcheck: mode must be one of {MODES}, got {mode!r}")
+    if directions < 1:
+        raise ValueError(f"gradcheck: directions must be >= 1, got {directions}")
+    if not 0 <= max_kink_fraction <= 1:
+        raise ValueError(f"gradcheck: max_kink_fraction must be in [0, 1], got {max_kink_fraction}")
+    arrays = [_prepare(x, i) for i, x in enumerate(inputs)]
+    params = dict(layer.params)
+    saved = {k: np.array(p) for k, p in params.items()}
+    state = LayerState(layer, {id(p) for p in params.values()})
+    options = dict(eps=eps, atol=atol, rtol=rtol, seed=seed, mode=mode, elementwise_max=elementwise_max,
+                   directions=directions, wrt=wrt, max_kink_fraction=max_kink_fraction, dout=dout)
+    try:
+        with np.errstate(all="ignore"):
+            check = Check(layer, arrays, params, state, hygiene=hygiene, **options)
+            if check.dtype == "float64" or not promote:
+                result = check.run()
+            else:
+                result = check.run(numerical=False)
+                _restore(state, params, saved)
+                if check.deterministic:
+                    _promoted(layer, arrays, params, state, check, result, options)
+            if culprit and not result and check.deterministic:
+                _restore(state, params, saved)
+                found = find_culprit(layer, arrays, check.dout, options)
+                if found is not None:
+                    result.culprit_searched = True
+                    result.culprit, result.culprit_result = found
+    finally:
+        _restore(state, params, saved)
+    if raise_on_failure and not result:
+        raise GradcheckError(result)
+    return result
+
+
+def _promoted(layer: Any, arrays: list[np.ndarray], params: dict[str, np.ndarray], state: LayerState,
+              check: Check, result: GradcheckResult, options: dict[str, Any]) -> None:
+    """A float32 layer's gradients compared on its float64 twin (or, failing that, in float32)."""
+    promoted = promoted_check(layer, arrays, check, options)
+    if promoted is None:
+        state.restore()
+        check = Check(layer, arrays, params, LayerState(layer, {id(p) for p in params.values()}), hygiene=False, **options)
+        result.tensors = check.run().tensors
+        result.note = "float32: no float64 copy could be run; checked in float32 with float32 tolerances"
+    else:
+        result.tensors = promoted.tensors
+        result.dtype = "float32 (compared in float64)"
+        result.eps, result.atol, result.rtol = promoted.eps, promoted.atol, promoted.rtol
+        result.note = (
+            "float32 layer: gradients checked on a float64 copy; hygiene, dtypes and "
+            "float32-vs-float64 agreement on the layer itself"
+        )
+
+
+def _restore(state: LayerState, params: dict[str, np.ndarray], saved: dict[str, np.ndarray]) -> None:
+    """The layer as it was found: its state, then its params bit for bit (undoing a failing layer's writes)."""
+    state.restore()
+    for k, p in params.items():
+        if not same_bits(p, saved[k]):
+            p[...] = saved[k]
+
+
+def _prepare(x: Any, i: int) -> np.ndarray:
+    """A private copy of input i as an ndarray (a Python float becomes a 0-d float64 array)."""
+    try:
+        a = np.array(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"gradcheck: input {i} must be a numeric array, got {type(x).__name__} ({e})") from e
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"gradcheck: input {i} must be numeric, got dtype {a.dtype}")
+    return a
+

@@ -1,0 +1,160 @@
+"""Randomness and state: replay a layer's random draws on every forward, and leave the layer as it was found.
+
+What is reachable from a layer: its attributes, the dicts, lists and tuples it holds, and the layers
+among those (a Sequential's `layers`, a Graph's `nodes`), recursively. There gradcheck finds the
+random sources (numpy.random.Generator, RandomState) and the arrays outside `params` (running
+statistics, `buffers`, caches). numpy's global random state is a source too.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any, Callable
+
+import numpy as np
+
+_MISSING = object()
+Source = tuple[str, Callable[[], Any], Callable[[Any], None]]
+
+
+def _global_raw() -> Callable[[], Any] | None:
+    """A cheap reading of numpy's global MT19937 words (key and pos) to see whether a forward drew from it."""
+    try:
+        bits = np.random.get_bit_generator()
+        words = np.ctypeslib.as_array((ctypes.c_uint32 * 625).from_address(bits.ctypes.state_address))
+    except (AttributeError, TypeError, ValueError):  # numpy < 1.25 or another global bit generator
+        return None
+    if type(bits).__name__ != "MT19937":
+        return None
+    return words.copy
+
+
+def _global_sources() -> list[Source]:
+    return [("numpy.random", np.random.get_state, np.random.set_state)]
+
+
+def _generator_source(name: str, gen: Any) -> Source:
+    if isinstance(gen, np.random.Generator):
+        bits = gen.bit_generator
+        return name, lambda: bits.state, lambda s: setattr(bits, "state", s)
+    return name, gen.get_state, gen.set_state  # a legacy RandomState
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """Deep equality of random states (dicts, tuples and arrays of ints)."""
+    try:
+        return bool(a == b)
+    except ValueError:  # an array inside: compare part by part
+        pass
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)):
+        return isinstance(b, (tuple, list)) and len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return bool(a == b)
+
+
+def _is_layer(obj: Any) -> bool:
+    return hasattr(obj, "forward") and hasattr(obj, "backward") and hasattr(obj, "__dict__") and not isinstance(obj, type)
+
+
+class LayerState:
+    """A snapshot of everything a layer holds outside params, and of every random source it can draw from.
+
+    `replay()` before each forward puts back the random sources that the first forward moved, so every
+    forward draws the same numbers (one dropout mask for the whole check); `restore()` puts back the
+    random sources, every array outside params (in place), and every attribute, dict and list binding;
+    `grads` dicts are left holding the latest backward's gradients.
+    """
+
+    def __init__(self, layer: Any, param_ids: set[int]) -> None:
+        self.objects: list[tuple[Any, dict[str, Any]]] = []
+        self.containers: list[tuple[Any, Any]] = []
+        self.arrays: list[tuple[np.ndarray, np.ndarray]] = []
+        self.sources: list[Source] = _global_sources()
+        seen: set[int] = set(param_ids)  # params are restored by gradcheck itself, bit for bit
+        self._walk(layer, "", seen, root=True)
+        self.saved = [get() for _, get, _ in self.sources]
+        self.raw = _global_raw()
+        self.raw_saved = None if self.raw is None else self.raw()
+        self.moved: list[int] | None = None  # which sources forward draws from, known after the first forward
+
+    def _walk(self, obj: Any, path: str, seen: set[int], root: bool = False) -> None:
+        if obj is None or isinstance(obj, (bool, int, float, str)) or id(obj) in seen:
+            return
+        if isinstance(obj, np.ndarray):
+            seen.add(id(obj))
+            self.arrays.append((obj, obj.copy()))
+        elif isinstance(obj, (np.random.Generator, np.random.RandomState)):
+            seen.add(id(obj))
+            self.sources.append(_generator_source(path or "rng", obj))
+        elif isinstance(obj, dict):
+            seen.add(id(obj))
+            self.containers.append((obj, dict(obj)))
+            for k, v in obj.items():
+                self._walk(v, f"{path}.{k}" if path else str(k), seen)
+        elif isinstance(obj, list):
+            seen.add(id(obj))
+            self.containers.append((obj, list(obj)))
+            for i, v in enumerate(obj):
+                self._walk(v, f"{path}.{i}" if path else str(i), seen)
+        elif isinstance(obj, tuple):
+            for i, v in enumerate(obj):
+                self._walk(v, f"{path}.{i}" if path else str(i), seen)
+        elif root or _is_layer(obj):
+            seen.add(id(obj))
+            attributes = getattr(obj, "__dict__", None)
+            if isinstance(attributes, dict):
+                grads = attributes.get("grads")
+                if isinstance(grads, dict):  # the latest backward's, as after any backward: not restored
+                    seen.update((id(grads), *(id(g) for g in grads.values())))
+                self.objects.append((obj, dict(attributes)))
+                for k, v in attributes.items():
+                    self._walk(v, f"{path}.{k}" if path else k, seen)
+
+    def replay(self) -> None:
+        """Before a forward: the random sources forward draws from, back to their state at the start."""
+        if self.moved is None:
+            return
+        for i in self.moved:
+            self.sources[i][2](self.saved[i])
+
+    def learn(self) -> None:
+        """After the first forward: note which random sources it moved (only those are replayed, which is cheap)."""
+        if self.moved is None:
+            self.moved = [i for i in range(len(self.sources)) if self._moved(i)]
+            self.replay()
+
+    def _moved(self, i: int) -> bool:
+        if i == 0 and self.raw is not None:  # numpy's global state, read cheaply
+            return not np.array_equal(self.raw(), self.raw_saved)
+        return not _equal(self.sources[i][1](), self.saved[i])
+
+    @property
+    def random_names(self) -> list[str]:
+        """The random sources the layer's forward draws from (known after the first forward)."""
+        return [self.sources[i][0] for i in self.moved or []]
+
+    def restore(self) -> None:
+        """The layer as it was found: random sources, arrays outside params, attributes, dicts and lists."""
+        for i, ((_, _, put), state) in enumerate(zip(self.sources, self.saved)):
+            if self.moved is None or i in self.moved or self._moved(i):
+                put(state)
+        for a, saved in self.arrays:
+            if a.flags.writeable and a.shape == saved.shape:
+                a[...] = saved
+        for obj, attributes in self.objects:
+            current = vars(obj)
+            for k in [k for k in current if k not in attributes]:
+                del current[k]
+            for k, v in attributes.items():
+                if current.get(k, _MISSING) is not v:
+                    current[k] = v
+        for container, items in self.containers:
+            if isinstance(container, dict):
+                container.clear()
+                container.update(items)
+            else:
+                container[:] = items
+
