@@ -20,7 +20,16 @@ from book_layers import (
     rows_with_ties,
 )
 
-from minigrad import Sequential, SoftmaxWithLoss
+from minigrad import (
+    Affine,
+    BatchNormalization,
+    Convolution,
+    Dropout,
+    Pooling,
+    ReLU,
+    Sequential,
+    SoftmaxWithLoss,
+)
 from minigrad.gradcheck import gradcheck
 
 SEEDS = range(5)
@@ -49,6 +58,16 @@ CATALOG = {
                    BookAffine(normal(r, 8, 3), normal(r, 3)), loss=SoftmaxWithLoss()),
         [normal(r, 5, 6), r.integers(0, 3, 5)],
     ),
+    "library Dropout": lambda r: (Dropout(0.5, rng=int(r.integers(100))), [normal(r, 6, 7)]),
+    "library BatchNormalization, training": lambda r: (
+        BatchNormalization(r.uniform(0.5, 1.5, 5), r.uniform(-0.5, 0.5, 5)), [normal(r, 8, 5)]),
+    "library Pooling over ReLU outputs": lambda r: (Pooling(2, 2, stride=2), [pooled_relu_outputs(r, (2, 3, 8, 8))]),
+    "library conv net with dropout and batch norm": lambda r: (
+        Sequential(Convolution(0.3 * normal(r, 4, 2, 3, 3), 0.1 * normal(r, 4)), ReLU(), Pooling(2, 2, stride=2),
+                   Dropout(0.3, rng=1), Affine(0.3 * normal(r, 36, 5), 0.1 * normal(r, 5)),
+                   BatchNormalization(np.ones(5), np.zeros(5)), loss=SoftmaxWithLoss()),
+        [normal(r, 4, 2, 8, 8), r.integers(0, 5, 4)],
+    ),
 }
 
 
@@ -61,7 +80,8 @@ def test_a_correct_book_style_layer_passes_on_every_seed(name, seed):
     assert result.culprit is None
 
 
-@pytest.mark.parametrize("name", ["ReLU, 10% of inputs at 0", "row max with ties", "max pool over ReLU outputs"])
+@pytest.mark.parametrize("name", ["ReLU, 10% of inputs at 0", "row max with ties", "max pool over ReLU outputs",
+                                  "library Pooling over ReLU outputs"])
 def test_kinks_are_excluded_element_by_element_in_fast_mode_and_everything_else_verified(name):
     layer, inputs = CATALOG[name](np.random.default_rng(0))
     x = inputs[0]
@@ -118,3 +138,12 @@ def test_a_forward_that_cannot_be_replayed_gets_one_clear_finding():
     result = gradcheck(FreshEntropyDropout(), np.ones((5, 6)))
     assert not result and [h.check for h in result.hygiene] == ["not deterministic"] and result.tensors == []
     assert "forward(x) twice gave different outputs: max |difference|" in str(result)
+
+
+def test_the_library_batch_normalization_keeps_its_running_statistics_through_gradcheck():
+    r = np.random.default_rng(4)
+    bn = BatchNormalization(np.ones(3), np.zeros(3))
+    bn.forward(normal(r, 5, 3))
+    buffers = {k: (id(v), v.copy()) for k, v in bn.buffers.items()}
+    assert gradcheck(bn, normal(r, 5, 3))
+    assert all(id(v) == buffers[k][0] and np.array_equal(v, buffers[k][1]) for k, v in bn.buffers.items())

@@ -177,3 +177,40 @@ def test_a_book_dropout_drawing_from_np_random_inside_a_net_is_replayed():
     r = np.random.default_rng(16)
     net = Sequential(BookAffine(away(r, 5, 6), away(r, 6)), BookDropout(0.5), BookAffine(away(r, 6, 2), away(r, 2)))
     assert gradcheck(net, away(r, 4, 5))
+
+
+@pytest.mark.parametrize("bad", [0, 2, 3, 5])
+def test_a_planted_bug_in_a_library_conv_net_is_named(bad):
+    from minigrad import Affine, BatchNormalization, Convolution, Dropout, Pooling, ReLU
+
+    class ConvDbMean(Convolution):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.grads["b"] = self.grads["b"] / dout.shape[0]
+            return dx
+
+    class PoolingHalved(Pooling):
+        def backward(self, dout):
+            return 0.5 * super().backward(dout)
+
+    class DropoutNoMask(Dropout):
+        def backward(self, dout):
+            return dout.copy()
+
+    class BatchNormNoGamma(BatchNormalization):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            return dx / self.params["gamma"]
+
+    r = np.random.default_rng(17 + bad)
+    layers = [
+        (ConvDbMean if bad == 0 else Convolution)(0.3 * r.standard_normal((4, 2, 3, 3)), 0.1 * r.standard_normal(4)),
+        ReLU(),
+        (PoolingHalved if bad == 2 else Pooling)(2, 2, stride=2),
+        (DropoutNoMask if bad == 3 else Dropout)(0.3, rng=1),
+        Affine(0.3 * r.standard_normal((36, 5)), 0.1 * r.standard_normal(5)),
+        (BatchNormNoGamma if bad == 5 else BatchNormalization)(r.uniform(0.5, 1.5, 5), np.zeros(5)),
+    ]
+    net = Sequential(*layers, loss=SoftmaxWithLoss())
+    result = gradcheck(net, r.standard_normal((4, 2, 8, 8)), r.integers(0, 5, 4))
+    assert not result and result.culprit == str(bad), str(result)

@@ -47,6 +47,9 @@ __all__ = ["gradcheck", "GradcheckResult", "GradcheckError", "TensorCheck", "Hyg
 
 MODES = ("auto", "elementwise", "directional")
 
+for _public in (GradcheckResult, GradcheckError, TensorCheck, Hygiene):
+    _public.__module__ = __name__  # shown as minigrad.gradcheck.GradcheckError, where users import it from
+
 
 def gradcheck(
     layer: Any,
@@ -114,7 +117,7 @@ def gradcheck(
                     _promoted(layer, arrays, params, state, check, result, options)
             if culprit and not result and check.deterministic:
                 _restore(state, params, saved)
-                found = find_culprit(layer, arrays, check.dout, options)
+                found = find_culprit(layer, arrays, check.dout, {**options, "hygiene": hygiene, "promote": promote})
                 if found is not None:
                     result.culprit_searched = True
                     result.culprit, result.culprit_result = found

@@ -61,8 +61,7 @@ def dout_kept(c: Any, d: Any, given: Any, g: Any) -> None:
     if not same_bits(d, given):
         c.fail("dout changed", ["dout"], "backward wrote into the dout it was given")
     if any(isinstance(x, np.ndarray) and np.may_share_memory(x, d) for x in (g if isinstance(g, tuple) else (g,))):
-        c.note("returns dout", ["dout"], "backward returned (a view of) the dout it was given; "
-               "a caller that adds into a gradient would change the caller's dout")
+        c.note("returns dout", ["dout"], "backward returned (a view of) the dout it was given, which its caller still owns")
 
 
 def shapes(c: Any, in_grads: list[Any], p_grads: dict[str, Any]) -> None:

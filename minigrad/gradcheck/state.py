@@ -17,16 +17,21 @@ _MISSING = object()
 Source = tuple[str, Callable[[], Any], Callable[[Any], None]]
 
 
+_RAW: list[Any] = [None, None]  # numpy's global bit generator, and a view of its MT19937 words
+
+
 def _global_raw() -> Callable[[], Any] | None:
     """A cheap reading of numpy's global MT19937 words (key and pos) to see whether a forward drew from it."""
     try:
         bits = np.random.get_bit_generator()
-        words = np.ctypeslib.as_array((ctypes.c_uint32 * 625).from_address(bits.ctypes.state_address))
-    except (AttributeError, TypeError, ValueError):  # numpy < 1.25 or another global bit generator
+        if _RAW[0] is not bits:  # the view is kept with the generator that owns its memory
+            if type(bits).__name__ != "MT19937":
+                return None
+            address = bits.ctypes.state_address
+            _RAW[:] = bits, np.ctypeslib.as_array((ctypes.c_uint32 * 625).from_address(address))
+    except (AttributeError, TypeError, ValueError):  # numpy < 1.25: compare full states instead
         return None
-    if type(bits).__name__ != "MT19937":
-        return None
-    return words.copy
+    return _RAW[1].copy
 
 
 def _global_sources() -> list[Source]:
