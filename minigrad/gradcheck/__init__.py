@@ -107,25 +107,39 @@ def gradcheck(
                    directions=directions, wrt=wrt, max_kink_fraction=max_kink_fraction, dout=dout)
     try:
         with np.errstate(all="ignore"):
-            check = Check(layer, arrays, params, state, hygiene=hygiene, **options)
-            if check.dtype == "float64" or not promote:
-                result = check.run()
-            else:
-                result = check.run(numerical=False)
+            try:
+                check, result = _run(layer, arrays, params, saved, state, options, hygiene, promote)
+            except ValueError as e:  # the layer writes into an array it held before the check (see LayerState)
+                if "read-only" not in str(e) or not state.locked:
+                    raise
                 _restore(state, params, saved)
-                if check.deterministic:
-                    _promoted(layer, arrays, params, state, check, result, options)
+                state.upgrade()
+                check, result = _run(layer, arrays, params, saved, state, options, hygiene, promote)
             if culprit and not result and check.deterministic:
                 _restore(state, params, saved)
+                state.upgrade()  # the layers' own checks lock (or copy) what they hold themselves
                 found = find_culprit(layer, arrays, check.dout, {**options, "hygiene": hygiene, "promote": promote})
                 if found is not None:
                     result.culprit_searched = True
                     result.culprit, result.culprit_result = found
     finally:
-        _restore(state, params, saved)
+        _restore(state, params, saved, final=True)
     if raise_on_failure and not result:
         raise GradcheckError(result)
     return result
+
+
+def _run(layer: Any, arrays: list[np.ndarray], params: dict[str, np.ndarray], saved: dict[str, np.ndarray],
+         state: LayerState, options: dict[str, Any], hygiene: bool, promote: bool) -> tuple[Check, GradcheckResult]:
+    """The check proper: in float64 as is, or a float32 layer's hygiene as is and its gradients on a float64 twin."""
+    check = Check(layer, arrays, params, state, hygiene=hygiene, **options)
+    if check.dtype == "float64" or not promote:
+        return check, check.run()
+    result = check.run(numerical=False)
+    _restore(state, params, saved)
+    if check.deterministic:
+        _promoted(layer, arrays, params, state, check, result, options)
+    return check, result
 
 
 def _promoted(layer: Any, arrays: list[np.ndarray], params: dict[str, np.ndarray], state: LayerState,
@@ -134,7 +148,7 @@ def _promoted(layer: Any, arrays: list[np.ndarray], params: dict[str, np.ndarray
     promoted = promoted_check(layer, arrays, check, options)
     if promoted is None:
         state.restore()
-        check = Check(layer, arrays, params, LayerState(layer, {id(p) for p in params.values()}), hygiene=False, **options)
+        check = Check(layer, arrays, params, state, hygiene=False, **options)
         result.tensors = check.run().tensors
         result.note = "float32: no float64 copy could be run; checked in float32 with float32 tolerances"
     else:
@@ -147,9 +161,9 @@ def _promoted(layer: Any, arrays: list[np.ndarray], params: dict[str, np.ndarray
         )
 
 
-def _restore(state: LayerState, params: dict[str, np.ndarray], saved: dict[str, np.ndarray]) -> None:
+def _restore(state: LayerState, params: dict[str, np.ndarray], saved: dict[str, np.ndarray], final: bool = False) -> None:
     """The layer as it was found: its state, then its params bit for bit (undoing a failing layer's writes)."""
-    state.restore()
+    state.restore(final)
     for k, p in params.items():
         if not same_bits(p, saved[k]):
             p[...] = saved[k]

@@ -119,15 +119,18 @@ def directional(c: Any, name: str, kind: str, x: np.ndarray, g: np.ndarray) -> T
         return e  # (a direction over several kinks need not bracket the analytic value: the elements decide)
     if t.kinks == 0:
         worst = int(t.worst.split()[1]) if isinstance(t.worst, str) else 0
-        b = bisect(c, t, x, g, base, vs[worst])
-        if abs(b.analytic - b.numerical) <= c.atol + c.rtol * abs(b.numerical):
-            return split(c, name, kind, x, g, base)  # the element found agrees: the direction crossed kinks
+        b, outcome = bisect(c, t, x, g, base, vs[worst])
+        if outcome != "fail":  # the element found agrees or is a kink: the direction crossed kinks
+            return split(c, name, kind, x, g, base)
         return b
     return split(c, name, kind, x, g, base)
 
 
-def bisect(c: Any, t: TensorCheck, x: np.ndarray, g: np.ndarray, base: np.ndarray, v: np.ndarray) -> TensorCheck:
-    """Halve the failing direction's support, keeping the half with the larger discrepancy, to one element."""
+def bisect(c: Any, t: TensorCheck, x: np.ndarray, g: np.ndarray, base: np.ndarray, v: np.ndarray) -> tuple[TensorCheck, str]:
+    """Halve the failing direction's support, keeping the half with the larger discrepancy, to one element.
+
+    Returns t naming that element, and the element's own outcome ("ok", "kink" or "fail").
+    """
     h = c.eps
     flat_v = v.ravel()
     idx = np.arange(x.size)
@@ -147,14 +150,13 @@ def bisect(c: Any, t: TensorCheck, x: np.ndarray, g: np.ndarray, base: np.ndarra
     k = int(idx[0])
     e = np.zeros(x.size)
     e[k] = 1.0
-    fp, fm, _ = step(c, x, base, e.reshape(x.shape), g, h)
+    outcome, _, num, _, _ = probe(c, x, base, e.reshape(x.shape), g)
     pos = np.unravel_index(k, x.shape)
-    num = (fp - fm) / (2 * h)
     t.mode = "directional→bisect"
     t.worst = tuple(int(i) for i in pos)
     t.analytic, t.numerical = float(g[pos]), num
     t.max_abs = max(t.max_abs, abs(t.analytic - num))
-    return t
+    return t, outcome
 
 
 def split(c: Any, name: str, kind: str, x: np.ndarray, g: np.ndarray, base: np.ndarray) -> TensorCheck:

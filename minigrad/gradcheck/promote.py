@@ -54,6 +54,7 @@ def promoted_check(layer: Any, arrays: list[np.ndarray], check32: Check, options
         arrays64 = [a.astype(np.float64) if a.dtype.kind == "f" else a.copy() for a in arrays]
         params = dict(twin.params)
         state = LayerState(twin, {id(p) for p in params.values()})
+        state.unlock()  # a throwaway copy: only its randomness needs replaying
         check64 = Check(twin, arrays64, params, state, hygiene=False, **options)
         if check64.dtype != "float64":
             return None

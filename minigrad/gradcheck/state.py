@@ -69,14 +69,19 @@ class LayerState:
 
     `replay()` before each forward puts back the random sources that the first forward moved, so every
     forward draws the same numbers (one dropout mask for the whole check); `restore()` puts back the
-    random sources, every array outside params (in place), and every attribute, dict and list binding;
-    `grads` dicts are left holding the latest backward's gradients.
+    random sources, every array outside params, and every attribute, dict and list binding; `grads`
+    dicts are left holding the latest backward's gradients.
+
+    Copying every array a layer holds (caches of a whole batch) would cost a passing check more than
+    its forwards, so the arrays are first made read-only instead: a layer that writes into one of them
+    raises, and gradcheck then calls `upgrade()` (copy them, make them writeable again) and starts over.
     """
 
     def __init__(self, layer: Any, param_ids: set[int]) -> None:
         self.objects: list[tuple[Any, dict[str, Any]]] = []
         self.containers: list[tuple[Any, Any]] = []
-        self.arrays: list[tuple[np.ndarray, np.ndarray]] = []
+        self.arrays: list[np.ndarray] = []
+        self.copies: list[np.ndarray] | None = None  # their contents, once upgrade() was needed
         self.sources: list[Source] = _global_sources()
         seen: set[int] = set(param_ids)  # params are restored by gradcheck itself, bit for bit
         self._walk(layer, "", seen, root=True)
@@ -84,13 +89,16 @@ class LayerState:
         self.raw = _global_raw()
         self.raw_saved = None if self.raw is None else self.raw()
         self.moved: list[int] | None = None  # which sources forward draws from, known after the first forward
+        self.locked = [a for a in self.arrays if a.flags.writeable]
+        for a in self.locked:
+            a.flags.writeable = False
 
     def _walk(self, obj: Any, path: str, seen: set[int], root: bool = False) -> None:
         if obj is None or isinstance(obj, (bool, int, float, str)) or id(obj) in seen:
             return
         if isinstance(obj, np.ndarray):
             seen.add(id(obj))
-            self.arrays.append((obj, obj.copy()))
+            self.arrays.append(obj)
         elif isinstance(obj, (np.random.Generator, np.random.RandomState)):
             seen.add(id(obj))
             self.sources.append(_generator_source(path or "rng", obj))
@@ -141,12 +149,29 @@ class LayerState:
         """The random sources the layer's forward draws from (known after the first forward)."""
         return [self.sources[i][0] for i in self.moved or []]
 
-    def restore(self) -> None:
+    def upgrade(self) -> None:
+        """The layer writes into arrays it holds: copy them (untouched so far, being read-only) and unlock them."""
+        self.unlock()
+        self.copies = [a.copy() for a in self.arrays]
+        self.moved = None
+
+    def unlock(self) -> None:
+        """Every array made read-only, writeable again (views after their bases)."""
+        for _ in range(2):
+            still = []
+            for a in self.locked:
+                try:
+                    a.flags.writeable = True
+                except ValueError:  # a view whose locked base comes later in the list
+                    still.append(a)
+            self.locked = still
+
+    def restore(self, final: bool = False) -> None:
         """The layer as it was found: random sources, arrays outside params, attributes, dicts and lists."""
         for i, ((_, _, put), state) in enumerate(zip(self.sources, self.saved)):
             if self.moved is None or i in self.moved or self._moved(i):
                 put(state)
-        for a, saved in self.arrays:
+        for a, saved in zip(self.arrays, self.copies or ()):
             if a.flags.writeable and a.shape == saved.shape:
                 a[...] = saved
         for obj, attributes in self.objects:
@@ -162,4 +187,5 @@ class LayerState:
                 container.update(items)
             else:
                 container[:] = items
-
+        if final:
+            self.unlock()
