@@ -65,3 +65,27 @@ def test_deep_net_trains_with_fit_and_keeps_the_best_checkpoint(tmp_path):
     assert (tmp_path / "deep_net_best.npz").is_file()
     best = float(re.search(r"best-by-validation model .* test accuracy ([0-9.]+)", out).group(1))
     assert best > 0.85
+
+
+def test_batch_norm_learns_at_init_scales_where_the_plain_net_does_not(tmp_path):
+    out = run("batch_norm.py", "--scales", "4", "--epochs", "5", "--out", str(tmp_path), cwd=tmp_path)
+    assert_png(tmp_path / "batch_norm.png")
+    finals = {float(m.group(1)): (m.group(2), m.group(3))
+              for m in re.finditer(r"^w = (\S+):  final train accuracy with batch norm (\S+), without (.+)$", out, re.M)}
+    assert len(finals) == 4
+    with_bn, without = finals[0.046416]  # logspace(0, -4, 4): 1, 0.046, 0.0022, 0.0001
+    assert float(with_bn) > 0.8 and float(without) < 0.3
+
+
+def test_overfitting_shows_the_plain_net_memorizing_300_samples_and_both_cures_holding_it_back(tmp_path):
+    out = run("overfitting.py", "--epochs", "60", "--lr", "0.05", "--out", str(tmp_path), cwd=tmp_path)
+    assert_png(tmp_path / "overfit_weight_decay.png")
+    assert_png(tmp_path / "overfit_dropout.png")
+    runs = {m.group(1).strip(): (float(m.group(2)), float(m.group(3)), float(m.group(4)))
+            for m in re.finditer(r"^(.+?) final train accuracy (\S+), test (\S+), gap (\S+);", out, re.M)}
+    assert set(runs) == {"no regularization", "weight decay λ=0.1", "dropout 0.2"}
+    train, _, gap = runs["no regularization"]
+    assert train >= 0.99 and gap > 0.03  # it memorizes the 300 samples; the test set lags
+    for cure in ("weight decay λ=0.1", "dropout 0.2"):
+        assert runs[cure][0] < 0.95  # neither memorizes them
+    assert runs["weight decay λ=0.1"][2] < gap
