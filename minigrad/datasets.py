@@ -25,11 +25,11 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Any, Iterator, Union
 
 import numpy as np
 
-from ._files import atomic_write
+from ._files import atomic_write, read_npz
 
 __all__ = [
     "minibatches",
@@ -176,10 +176,13 @@ _IDX_TYPES: dict[int, np.dtype] = {
 }
 
 
-def parse_idx(data: bytes, *, shape: tuple[int | None, ...] | None = None, name: str = "IDX data") -> np.ndarray:
+def parse_idx(
+    data: bytes, *, shape: tuple[int | None, ...] | None = None, name: str = "IDX data", header_only: bool = False
+) -> np.ndarray:
     """The array in IDX bytes (big-endian header: 0, 0, type code, ndim, then ndim uint32 dims, then the data).
 
     ``shape`` (None for any size) checks the header's dims; the data must be exactly as long as they say.
+    With ``header_only``, only the header is checked (and an empty array returned).
     """
     if len(data) < 4:
         raise IdxFormatError(f"{name}: truncated: {len(data)} bytes, too short for an IDX magic number")
@@ -200,6 +203,8 @@ def parse_idx(data: bytes, *, shape: tuple[int | None, ...] | None = None, name:
         want = "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
         raise IdxFormatError(f"{name}: wrong dimensions: the header says {tuple(dims)}, expected {want}")
     dtype = _IDX_TYPES[code]
+    if header_only:
+        return np.empty(0, dtype=dtype)
     need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     have = len(data) - header
     if have < need:
@@ -214,20 +219,53 @@ def parse_idx(data: bytes, *, shape: tuple[int | None, ...] | None = None, name:
     return array.astype(dtype.newbyteorder("="))  # a native-order, writable copy
 
 
-def _read_bytes(path: PathLike) -> bytes:
-    """A file's bytes, gunzipped when it starts with the gzip magic number (whatever its name)."""
-    data = Path(path).read_bytes()
-    if data[:2] != b"\x1f\x8b":
-        return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as e:
-        raise IdxFormatError(f"{path}: corrupt or truncated gzip data ({e})") from None
+def _idx_size(shape: tuple[int, ...]) -> int:
+    """The bytes of an IDX file of unsigned bytes with this shape: magic, dims, data."""
+    return 4 + 4 * len(shape) + int(np.prod(shape, dtype=np.int64))
+
+
+def _read_bytes(path: PathLike, limit: int | None = None) -> bytes:
+    """A file's bytes, gunzipped as a stream when it starts with the gzip magic number (whatever its name).
+
+    With a `limit`, at most limit + 1 bytes are ever decompressed or read: more is an IdxFormatError,
+    so a small .gz cannot expand into gigabytes in memory.
+    """
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        try:
+            f: Any = gzip.GzipFile(fileobj=raw) if gz else raw
+            data = f.read() if limit is None else f.read(limit + 1)
+        except (OSError, EOFError, zlib.error) as e:
+            raise IdxFormatError(f"{path}: corrupt or truncated gzip data ({e})") from None
+    if limit is not None and len(data) > limit:
+        raise IdxFormatError(f"{path}: corrupt: more than the {limit} bytes expected" + (" once decompressed" if gz else ""))
+    return data
 
 
 def read_idx(path: PathLike, *, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
-    """The array in an IDX file, plain or .gz (detected by content); ``shape`` as in parse_idx."""
-    return parse_idx(_read_bytes(path), shape=shape, name=str(path))
+    """The array in an IDX file, plain or .gz (detected by content, decompressed as a stream); ``shape`` as in parse_idx.
+
+    The header is read first: the data is read only once the dimensions are checked, and never
+    beyond what they say (one byte more shows trailing data), so memory stays within the array's size.
+    """
+    name = str(path)
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        try:
+            f: Any = gzip.GzipFile(fileobj=raw) if gz else raw
+            head = f.read(4)
+            if len(head) == 4 and head[:2] == b"\x00\x00" and head[2] in _IDX_TYPES and head[3] > 0:
+                head += f.read(4 * head[3])
+                if len(head) == 4 + 4 * head[3]:
+                    dims = struct.unpack(f">{head[3]}I", head[4:])
+                    parse_idx(head, shape=shape, name=name, header_only=True)
+                    need = int(np.prod(dims, dtype=np.int64)) * _IDX_TYPES[head[2]].itemsize
+                    head += f.read(need + 1)
+        except (OSError, EOFError, zlib.error) as e:
+            raise IdxFormatError(f"{path}: corrupt or truncated gzip data ({e})") from None
+    return parse_idx(head, shape=shape, name=name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -340,13 +378,9 @@ def _read_dir(spec: IdxDataset, directory: Path) -> dict[str, np.ndarray]:
 
 
 def _read_cache(spec: IdxDataset, path: Path) -> dict[str, np.ndarray]:
-    """The four arrays from a cached .npz (no pickle)."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            raw = {key: f[key] for key in _FILES if key in f.files}
-    except (OSError, ValueError, zlib.error) as e:
-        raise IdxFormatError(f"{path}: unreadable cache file ({e})") from None
-    return _check_arrays(spec, raw, str(path))
+    """The four arrays from a cached .npz (no pickle; every member's header checked before its data is read)."""
+    raw = read_npz(str(path), "cache", IdxFormatError, what=f"{spec.name} cache")
+    return _check_arrays(spec, {key: raw[key] for key in _FILES if key in raw}, str(path))
 
 
 def _download(spec: IdxDataset, cache_file: Path, progress: bool) -> dict[str, np.ndarray]:
@@ -379,7 +413,7 @@ def _download(spec: IdxDataset, cache_file: Path, progress: bool) -> dict[str, n
                 try:
                     downloader = pooch.HTTPDownloader(progressbar=bar, timeout=60) if url.startswith("http") else None
                     path = pooch.retrieve(url, known_hash=None, fname=f"{i}-{stem}.gz", path=workdir, downloader=downloader)
-                    data = _read_bytes(path)
+                    data = _read_bytes(path, limit=_idx_size(spec.expected_shapes()[key]))
                     digest = hashlib.sha256(data).hexdigest()
                     if digest != spec.sha256[stem]:
                         failures.append(
@@ -430,6 +464,18 @@ def _locate(spec: IdxDataset, data_dir: PathLike | None, *, download: bool, prog
         looked.append(f"{d} ({label}): " + ("no such directory" if not d.is_dir() else "not all four files there"))
         return None
 
+    if data_dir is not None:  # asked for by name: that directory or an error, never silently another copy
+        base = Path(data_dir)
+        for d in ([base / spec.name] if base.name != spec.name else []) + [base]:
+            if all(_find_file(d, stem) for stem in _FILES.values()):
+                return _read_dir(spec, d)
+        files = ", ".join(f"{stem}[.gz]" for stem in _FILES.values())
+        why = "no such directory" if not base.is_dir() else f"neither it nor {base / spec.name} holds all of {files}"
+        raise DataNotFoundError(
+            f"{spec.name} not found in data_dir {base}: {why}.\nPut the four files ({files}) in a directory and pass "
+            f"it as data_dir (minigrad train --data-dir DIR), or leave data_dir out to look in ${DATA_ENV}, the cache, "
+            "the system's datasets and the mirrors."
+        )
     bases = [("data_dir", data_dir), (f"${DATA_ENV}", os.environ.get(DATA_ENV) or None)]
     for label, base in bases:
         if base is None:
@@ -444,8 +490,13 @@ def _locate(spec: IdxDataset, data_dir: PathLike | None, *, download: bool, prog
     if cache_file.is_file():
         try:
             return _read_cache(spec, cache_file)
-        except IdxFormatError as e:
-            looked.append(f"{cache_file} (cache): unusable, will be replaced: {e}")
+        except IdxFormatError as e:  # set aside (kept for a look, never read again), and on to the next source
+            aside = cache_file.with_name(cache_file.name + ".corrupt")
+            try:
+                os.replace(cache_file, aside)
+                looked.append(f"{cache_file} (cache): unusable, moved to {aside}: {e}")
+            except OSError as moved:
+                looked.append(f"{cache_file} (cache): unusable ({e}); could not move it aside: {moved}")
     else:
         looked.append(f"{cache_file} (cache): absent")
     for d in spec.system_dirs:

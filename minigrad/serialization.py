@@ -19,15 +19,15 @@ read back by ``load_checkpoint`` or ``Trainer.load_checkpoint``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from ._files import atomic_write
+from ._files import atomic_write, read_npz
 from .conv import Convolution, Pooling
 from .layers import Affine, ReLU, Sigmoid, Tanh
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
@@ -100,30 +100,67 @@ def _model_spec(model: Any, where: str = "the model") -> dict[str, Any]:
     raise TypeError(f"save_model: {where} must be a {', '.join(PRESETS)} or Sequential, got {name}")
 
 
-def _build(spec: Any, where: str) -> Any:
-    """The model or layer a spec describes (weights are filled in afterwards)."""
+def _claimed(arrays: Mapping[str, np.ndarray], key: str, shape: Any, where: str) -> tuple[int, ...]:
+    """The shape an architecture entry claims for `key`, once the file is seen to hold an array of that shape.
+
+    Checked before anything of that shape is allocated, so a file cannot make load_model allocate
+    more than the arrays it holds.
+    """
+    a = arrays.get(key)
+    if a is None or not isinstance(shape, (list, tuple)) or list(a.shape) != list(shape):
+        held = "no such array" if a is None else f"an array of shape {list(a.shape)}"
+        raise ModelFileError(f"{where}: the architecture claims {key} of shape {shape!r}, but the file holds {held}")
+    return a.shape
+
+
+def _check_preset_claim(name: str, config: Any, arrays: Mapping[str, np.ndarray], where: str) -> None:
+    """A preset's config may name no size beyond the largest dimension of the file's parameters, and no more layers than it holds arrays."""
+    params = [a for k, a in arrays.items() if k.startswith("param/")]
+    largest = max((d for a in params for d in a.shape), default=0)
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{where}: {name}'s config must be a JSON object, got {type(config).__name__}")
+    todo: list[Any] = [config]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            if len(value) > len(params):
+                raise ModelFileError(f"{where}: {name}'s config lists {len(value)} sizes, but the file holds {len(params)} parameter arrays")
+            todo.extend(value)
+        elif isinstance(value, int) and not isinstance(value, bool) and value > largest:
+            raise ModelFileError(
+                f"{where}: {name}'s config claims a size of {value}, but no parameter in the file has a dimension above {largest}"
+            )
+
+
+def _build(spec: Any, where: str, arrays: Mapping[str, np.ndarray], prefix: str = "") -> Any:
+    """The model or layer a spec describes at `prefix` (weights are filled in afterwards); claimed shapes checked against `arrays` first."""
     if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
-        raise ModelFileError(f"{where}: the architecture entry {spec!r} is not valid")
+        raise ModelFileError(f"{where}: the architecture entry {spec!r:.200} is not valid")
     name = spec["class"]
     if name in PRESETS:
+        _check_preset_claim(name, spec.get("config"), arrays, where)
         try:
             return PRESETS[name](**spec["config"], rng=0)
         except (TypeError, ValueError, KeyError) as e:
-            raise ModelFileError(f"{where}: cannot rebuild {name} from its config {spec.get('config')!r}: {e}") from e
+            raise ModelFileError(f"{where}: cannot rebuild {name} from its config {spec.get('config')!r:.200}: {e}") from e
     if name == "Sequential":
-        layers = [_build(s, where) for s in spec.get("layers", [])]
-        loss = None if spec.get("loss") is None else _build(spec["loss"], where)
+        layers = [_build(s, where, arrays, f"{prefix}{i}.") for i, s in enumerate(spec.get("layers", []))]
+        loss = None if spec.get("loss") is None else _build(spec["loss"], where, arrays, f"{prefix}loss.")
         return Sequential(*layers, loss=loss)
     if name == "Affine":
-        d, m = spec["shape"]
+        d, m = _claimed(arrays, f"param/{prefix}W", spec["shape"], where)
+        _claimed(arrays, f"param/{prefix}b", [m], where)
         return Affine(np.zeros((d, m), dtype=spec["dtype"]), np.zeros(m, dtype=spec["dtype"]))
     if name == "Convolution":
-        shape = tuple(spec["shape"])
+        shape = _claimed(arrays, f"param/{prefix}W", spec["shape"], where)
+        _claimed(arrays, f"param/{prefix}b", list(shape[:1]), where)
         return Convolution(np.zeros(shape, dtype=spec["dtype"]), np.zeros(shape[:1], dtype=spec["dtype"]), spec["stride"], spec["pad"])
     if name == "Pooling":
         return Pooling(spec["pool_h"], spec["pool_w"], spec["stride"], spec["pad"])
     if name == "BatchNormalization":
-        d, dtype = spec["size"], spec["dtype"]
+        (d,), dtype = _claimed(arrays, f"param/{prefix}gamma", [spec["size"]], where), spec["dtype"]
         return BatchNormalization(np.ones(d, dtype), np.zeros(d, dtype), momentum=spec["momentum"], eps=spec["eps"])
     if name == "Dropout":
         return Dropout(spec["dropout_ratio"])
@@ -227,21 +264,11 @@ def _read(path: str | os.PathLike[str], where: str) -> tuple[dict[str, Any], dic
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{where}: no such file: {path}")
-    try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ModelFileError(f"{where}: {path} is not a minigrad model (a .npy array, not an .npz archive)")
-        with data:
-            if META not in data.files:
-                raise ModelFileError(f"{where}: {path} is an .npz file but not a minigrad model (it has no {META})")
-            arrays = {name: data[name] for name in data.files}
-    except ModelFileError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
-        reason = "not an .npz archive" if "pickle" in str(e) else str(e)  # np.load's fallback for other files
-        raise ModelFileError(
-            f"{where}: {path} is not a readable minigrad model (truncated, corrupt or another kind of file): {reason}"
-        ) from e
+    if os.path.isdir(path):
+        raise ModelFileError(f"{where}: {path} is a directory, not a minigrad model file")
+    arrays = read_npz(path, where, ModelFileError, what="minigrad model", meta=META)  # each member's header checked before its data is read
+    if META not in arrays:
+        raise ModelFileError(f"{where}: {path} is an .npz file but not a minigrad model (it has no {META})")
     raw = arrays.pop(META)
     try:
         if raw.dtype.kind != "U" or raw.ndim != 0:
@@ -249,8 +276,8 @@ def _read(path: str | os.PathLike[str], where: str) -> tuple[dict[str, Any], dic
         meta = json.loads(str(raw))
         if not isinstance(meta, dict):
             raise ValueError("the metadata is not a JSON object")
-    except ValueError as e:
-        raise ModelFileError(f"{where}: {path} has unreadable minigrad metadata: {e}") from e
+    except (ValueError, RecursionError) as e:
+        raise ModelFileError(f"{where}: {path} has unreadable minigrad metadata: {type(e).__name__}: {e}") from None
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"{where}: {path} is not a minigrad model (format {meta.get('format')!r})")
     if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
@@ -288,17 +315,33 @@ def _copy_weights(where: str, path: str, meta: Mapping[str, Any], arrays: Mappin
             f"{where}: {path} holds random generators for the layers {sorted(states) if isinstance(states, dict) else states!r}; "
             f"this model's layers with one are {sorted(_generators(model))}"
         )
-    generators = {key: _rng_from_state(state, f"{where}: layer {key}'s generator in {path}") for key, state in states.items()}
+    generators = {key: _rng_from_state(state, f"{where}: {path}: layer {key}'s generator") for key, state in states.items()}
     for p, a in copies:
         np.copyto(p, a)
     for key, g in generators.items():
         layers[key].rng = g
 
 
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError, OverflowError, MemoryError)
+"""What reading a malformed metadata field can raise; each becomes a ModelFileError naming the file."""
+
+
+@contextlib.contextmanager
+def _malformed(where: str, path: str) -> Iterator[None]:
+    """Turn any error from a malformed field of the file at `path` into a ModelFileError naming it."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except _MALFORMED as e:
+        raise ModelFileError(f"{where}: {path} has malformed minigrad metadata ({type(e).__name__}: {e!s:.300})") from None
+
+
 def load_weights(path: str | os.PathLike[str], model: Any) -> None:
     """Copy the weights saved at `path` into an existing model of the same architecture (in place)."""
     meta, arrays = _read(path, "load_weights")
-    _copy_weights("load_weights", os.fspath(path), meta, arrays, model)
+    with _malformed("load_weights", os.fspath(path)):
+        _copy_weights("load_weights", os.fspath(path), meta, arrays, model)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
@@ -308,18 +351,23 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
 
 def _load(path: str, where: str) -> Checkpoint:
     meta, arrays = _read(path, where)
+    with _malformed(where, path):
+        return _checkpoint(path, where, meta, arrays)
+
+
+def _checkpoint(path: str, where: str, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Checkpoint:
     try:
-        model = _build(meta.get("model"), where)
+        model = _build(meta.get("model"), f"{where}: {path}", arrays)
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(f"{where}: {path} has an invalid architecture entry: {e!r}") from e
+        raise ModelFileError(f"{where}: {path} has an invalid architecture entry: {e!r:.300}") from e
     _copy_weights(where, path, meta, arrays, model)
     ck = Checkpoint(model=model, extra=dict(meta.get("extra") or {}))
     if "optimizer" in meta:
         ck.optimizer = _optimizer(where, path, meta["optimizer"], arrays, model.params)
     if "rng" in meta:
-        ck.rng = _rng_from_state(meta["rng"], where)
+        ck.rng = _rng_from_state(meta["rng"], f"{where}: {path}")
     return ck
 
 

@@ -249,7 +249,9 @@ def test_idx_dataset_looks_in_data_dir_then_env_then_cache_then_system(tmp_path,
         return load_idx_dataset(spec, download=False, **kw)[0][1]
 
     np.testing.assert_array_equal(t_train(data_dir=tmp_path / "arg"), first["t_train"])
-    np.testing.assert_array_equal(t_train(data_dir=tmp_path / "nowhere"), second["t_train"])
+    with pytest.raises(DataNotFoundError, match=r"tiny not found in data_dir .*nowhere: no such directory"):
+        t_train(data_dir=tmp_path / "nowhere")  # a data_dir asked for by name is used or an error, never another copy
+    np.testing.assert_array_equal(t_train(), second["t_train"])
     monkeypatch.delenv(datasets.DATA_ENV)
     np.testing.assert_array_equal(t_train(), third["t_train"])
     (datasets.cache_dir() / "tiny.npz").unlink()
@@ -269,10 +271,9 @@ def test_idx_dataset_rejects_files_of_the_wrong_size_or_labels(tmp_path):
 def test_not_found_says_where_it_looked_and_where_to_put_the_files(tmp_path):
     spec = dataclasses.replace(datasets.FASHION_MNIST, system_dirs=(str(tmp_path / "no-system"),))
     with pytest.raises(DataNotFoundError) as e:
-        load_idx_dataset(spec, data_dir=tmp_path / "empty", download=False)
+        load_idx_dataset(spec, download=False)
     msg = str(e.value)
     for needed in (
-        str(tmp_path / "empty"),
         "$MINIGRAD_DATA: not set",
         str(tmp_path / "cache" / "minigrad" / "fashion-mnist.npz"),
         str(tmp_path / "no-system"),
@@ -322,7 +323,7 @@ def test_download_skips_a_tampered_mirror_verifies_the_good_one_and_caches_plain
     tampered = {**raw, "x_train": raw["x_train"] ^ np.uint8(1)}  # a valid IDX file with other pixels
     write_files(root / "bad", tampered)
     spec = tiny_spec(mirrors=(url + "bad/", url + "good/"))
-    (x, t), (x_test, t_test) = load_idx_dataset(spec, False, data_dir=tmp_path / "none")
+    (x, t), (x_test, t_test) = load_idx_dataset(spec, False)
     np.testing.assert_array_equal(x.reshape(6, 4, 3), raw["x_train"])
     cache = tmp_path / "cache" / "minigrad" / "tiny.npz"
     with np.load(cache, allow_pickle=False) as f:

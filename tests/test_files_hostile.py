@@ -1,0 +1,427 @@
+"""Hostile and corrupt files: each fails with the module's own error naming the file, at a cost bounded by its size.
+
+Model files (.npz with JSON metadata), dataset files (IDX, plain or gzip, and the .npz cache) and the
+atomic writer. Memory is measured in a fresh subprocess (peak RSS, resource.getrusage), because a
+claim that is checked too late shows up there as gigabytes. Set MINIGRAD_FUZZ_COUNTS=path to add
+this file's counts to the fuzz report.
+"""
+
+from __future__ import annotations
+
+import collections
+import gzip
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minigrad import Affine, MultiLayerNet, ReLU, Sequential, SoftmaxWithLoss
+from minigrad.datasets import IdxFormatError, read_idx
+from minigrad.serialization import ModelFileError, load_model, load_weights, save_model
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+TRIED: collections.Counter[str] = collections.Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_counts():
+    yield
+    path = os.environ.get("MINIGRAD_FUZZ_COUNTS")
+    if path:
+        counts = json.loads(open(path).read()) if os.path.exists(path) else {}
+        for area, n in TRIED.items():
+            counts[area] = counts.get(area, 0) + n
+        with open(path, "w") as f:
+            json.dump(counts, f, indent=1, sort_keys=True)
+
+
+def npz_bytes(arrays: dict) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def model_file(tmp_path, meta_edit=None, arrays_edit=None, name="m.npz"):
+    """A valid small minigrad model file, with its metadata and arrays edited by the given functions."""
+    good = tmp_path / "good.npz"
+    save_model(good, Sequential(Affine(np.ones((3, 2)), np.zeros(2)), ReLU(), loss=SoftmaxWithLoss()))
+    with np.load(good, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays["minigrad.json"]))
+    if meta_edit:
+        meta = meta_edit(meta)
+    if arrays_edit:
+        arrays = arrays_edit(arrays)
+    arrays["minigrad.json"] = np.array(meta if isinstance(meta, str) else json.dumps(meta))
+    path = tmp_path / name
+    path.write_bytes(npz_bytes(arrays))
+    return path
+
+
+def peak(code: str, tmp_path) -> tuple[float, float, str]:
+    """(peak RSS in MiB above the interpreter with numpy and minigrad imported, seconds, stderr) of code in a fresh process."""
+    script = textwrap.dedent(
+        """
+        import resource, sys, time
+        import numpy as np
+        import minigrad, minigrad.serialization, minigrad.datasets
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        try:
+        {body}
+        except Exception as e:
+            print(type(e).__name__ + ": " + str(e)[:300], file=sys.stderr)
+        elapsed = time.perf_counter() - start
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024, elapsed)
+        """
+    ).format(body=textwrap.indent(textwrap.dedent(code), "    "))
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    mib, seconds = map(float, r.stdout.split())
+    return mib, seconds, r.stderr
+
+
+# ------------------------------------------------------------------------------------------------ model files
+
+
+@pytest.mark.parametrize("shape", [[20000, 20000], [1000000, 1000000], [2**40, 2]])
+def test_a_small_model_file_claiming_a_huge_affine_is_refused_before_allocating(tmp_path, shape):
+    TRIED["files"] += 1
+
+    def claim(meta):
+        meta["model"]["layers"][0]["shape"] = shape
+        return meta
+
+    path = model_file(tmp_path, claim)
+    assert path.stat().st_size < 8000
+    mib, seconds, err = peak(f"minigrad.serialization.load_model({str(path)!r})", tmp_path)
+    assert err.startswith("ModelFileError: load_model: ") and str(path) in err and "claims param/0.W" in err, err
+    assert mib < 20 and seconds < 2, (mib, seconds)
+
+
+@pytest.mark.parametrize("config", [
+    {"input_size": 20000, "hidden_size_list": [20000], "output_size": 20000},
+    {"input_size": 3, "hidden_size_list": [2] * 5000, "output_size": 2},
+])
+def test_a_preset_claiming_huge_or_thousands_of_layers_is_cheap(tmp_path, config):
+    TRIED["files"] += 1
+
+    def claim(meta):
+        meta["model"] = {"class": "MultiLayerNet", "config": config}
+        return meta
+
+    path = model_file(tmp_path, claim)
+    mib, seconds, err = peak(f"minigrad.serialization.load_model({str(path)!r})", tmp_path)
+    assert err.startswith("ModelFileError: load_model: ") and str(path) in err, err
+    assert mib < 20 and seconds < 2, (mib, seconds)
+
+
+def test_a_deep_sequential_builds_in_linear_time():
+    TRIED["files"] += 1
+    start = time.process_time()
+    Sequential(*[ReLU() for _ in range(20000)])
+    assert time.process_time() - start < 2
+
+
+@pytest.mark.parametrize("meta", [
+    "[" * 100000 + "]" * 100000,
+    '{"format": "minigrad", "version": 1, "model": ' + '{"class": "Sequential", "layers": [' * 3000 + "]}" * 3000 + "}",
+])
+def test_corrupt_json_nesting_is_a_model_file_error(tmp_path, meta):
+    TRIED["files"] += 1
+    path = model_file(tmp_path, lambda m: meta)
+    with pytest.raises(ModelFileError, match=rf"^load_model: {path}"):
+        load_model(path)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 10**12) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, prefix + (i,))
+
+
+@pytest.fixture(scope="module")
+def good_checkpoint(tmp_path_factory):
+    from minigrad.optimizers import Adam
+
+    d = tmp_path_factory.mktemp("ck")
+    net = MultiLayerNet(4, [3], 2, rng=0)
+    opt = Adam()
+    opt.update(net.params, {k: np.ones_like(p) for k, p in net.params.items()})
+    save_model(d / "ck.npz", net, optimizer=opt, rng=np.random.default_rng(0), extra={"note": [1, 2]})
+    with np.load(d / "ck.npz", allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+@settings(max_examples=150)
+@given(data=st.data())
+def test_any_altered_metadata_field_loads_or_is_a_model_file_error(tmp_path_factory, good_checkpoint, data):
+    TRIED["files"] += 1
+    meta = json.loads(str(good_checkpoint["minigrad.json"]))
+    paths = list(_paths(meta))
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.sampled_from(paths))
+        value = data.draw(JSON_VALUES)
+        if not where:
+            meta = value
+            break
+        node = meta
+        try:
+            for key in where[:-1]:
+                node = node[key]
+            node[where[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            pass
+    arrays = dict(good_checkpoint)
+    arrays["minigrad.json"] = np.array(json.dumps(meta))
+    path = tmp_path_factory.mktemp("meta") / "m.npz"
+    path.write_bytes(npz_bytes(arrays))
+    from minigrad.serialization import load_checkpoint
+
+    try:
+        ck = load_checkpoint(path)
+    except ModelFileError as e:
+        assert str(e).startswith(f"load_checkpoint: {path}"), str(e)
+        return
+    assert ck.model.params.keys()
+
+
+@pytest.fixture(scope="module")
+def good_bytes(tmp_path_factory):
+    d = tmp_path_factory.mktemp("good")
+    net = MultiLayerNet(5, [4], 3, rng=1)
+    save_model(d / "m.npz", net)
+    return (d / "m.npz").read_bytes(), {k: p.copy() for k, p in net.params.items()}
+
+
+@settings(max_examples=300)
+@given(data=st.data(), how=st.sampled_from(["truncate", "flip", "flip_many", "append", "zero_run"]))
+def test_truncated_or_flipped_model_files_load_right_or_fail_clearly(tmp_path_factory, good_bytes, data, how):
+    TRIED["files"] += 1
+    raw, params = good_bytes
+    b = bytearray(raw)
+    if how == "truncate":
+        b = b[: data.draw(st.integers(0, len(b) - 1))]
+    elif how in ("flip", "flip_many"):
+        for _ in range(1 if how == "flip" else data.draw(st.integers(2, 20))):
+            i = data.draw(st.integers(0, len(b) - 1))
+            b[i] ^= data.draw(st.integers(1, 255))
+    elif how == "append":
+        b += data.draw(st.binary(min_size=1, max_size=64))
+    else:
+        i = data.draw(st.integers(0, len(b) - 1))
+        b[i : i + 16] = bytes(len(b[i : i + 16]))
+    path = tmp_path_factory.mktemp("flip") / "m.npz"
+    path.write_bytes(bytes(b))
+    try:
+        model = load_model(path)
+    except ModelFileError as e:
+        assert str(e).startswith(f"load_model: {path}"), str(e)
+        return
+    for k, p in model.params.items():  # whatever loaded is the model that was saved
+        assert np.array_equal(p, params[k]), k
+
+
+@pytest.mark.parametrize("claim", [(10**9,), (50000, 50000), (2**62,)])
+def test_an_npz_member_header_claiming_more_than_it_holds_is_refused_before_reading(tmp_path, claim):
+    TRIED["files"] += 1
+
+    def lie(arrays):
+        return arrays
+
+    path = model_file(tmp_path, arrays_edit=lie)
+    raw = bytearray(path.read_bytes())
+    header = b"'shape': (3, 2)"
+    i = raw.index(header)
+    new = f"'shape': {claim}".encode()
+    raw[i : i + len(header)] = new.ljust(len(header))[: len(header)] if len(new) <= len(header) else new
+    path.write_bytes(bytes(raw))
+    mib, seconds, err = peak(f"minigrad.serialization.load_model({str(path)!r})", tmp_path)
+    assert err.startswith("ModelFileError: load_model: ") and str(path) in err, err
+    assert mib < 20 and seconds < 2, (mib, seconds)
+
+
+def test_a_compressed_member_that_would_expand_a_thousandfold_is_refused(tmp_path):
+    TRIED["files"] += 1
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("minigrad.json.npy", npz_header(np.dtype("<U10"), ()) + "minigrad  ".encode("utf-32-le"))
+        with z.open("param/0.W.npy", "w", force_zip64=True) as f:
+            f.write(npz_header(np.dtype("<f8"), (2**27,)))
+            chunk = bytes(1 << 24)
+            for _ in range(64):  # 1 GiB of zeros, about 1 MiB compressed
+                f.write(chunk)
+    assert path.stat().st_size < 4 << 20
+    mib, seconds, err = peak(f"minigrad.serialization.load_model({str(path)!r})", tmp_path)
+    assert err.startswith("ModelFileError: load_model: ") and "would decompress" in err, err
+    assert mib < 20 and seconds < 2, (mib, seconds)
+
+
+def npz_header(dtype, shape) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def test_load_weights_names_the_file_for_malformed_metadata(tmp_path):
+    TRIED["files"] += 1
+    path = model_file(tmp_path, lambda m: {**m, "model": {"class": "MultiLayerNet", "config": [1, 2]}})
+    with pytest.raises(ModelFileError, match=rf"^load_weights: {path}"):
+        load_weights(path, MultiLayerNet(3, [2], 2, rng=0))
+
+
+# ------------------------------------------------------------------------------------------------ dataset files
+
+
+def idx_bytes(a: np.ndarray) -> bytes:
+    return bytes([0, 0, 0x08, a.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in a.shape) + a.astype(np.uint8).tobytes()
+
+
+def test_a_gzip_idx_bomb_is_read_only_as_far_as_its_header_says(tmp_path):
+    TRIED["files"] += 1
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(idx_bytes(np.zeros(4, np.uint8)))
+        chunk = bytes(1 << 24)
+        for _ in range(64):  # 1 GiB of trailing zeros behind a header that says 4 bytes
+            f.write(chunk)
+    assert path.stat().st_size < 8 << 20
+    mib, seconds, err = peak(f"minigrad.datasets.read_idx({str(path)!r}, shape=(4,))", tmp_path)
+    assert err.startswith("IdxFormatError: ") and str(path) in err and "corrupt" in err, err
+    assert mib < 20 and seconds < 3, (mib, seconds)
+
+
+def test_a_gzip_idx_whose_header_claims_more_than_expected_is_refused_at_the_header(tmp_path):
+    TRIED["files"] += 1
+    path = tmp_path / "claim-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(bytes([0, 0, 8, 3]) + (60000).to_bytes(4, "big") + (28000).to_bytes(4, "big") * 2))
+    with pytest.raises(IdxFormatError, match=r"wrong dimensions: the header says \(60000, 28000, 28000\)"):
+        read_idx(path, shape=(60000, 28, 28))
+
+
+@settings(max_examples=200)
+@given(data=st.data(), gz=st.booleans(), how=st.sampled_from(["truncate", "flip", "append"]))
+def test_idx_files_truncated_or_flipped_read_right_or_fail_clearly(tmp_path_factory, data, gz, how):
+    TRIED["files"] += 1
+    a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    raw = bytearray(gzip.compress(idx_bytes(a), mtime=0) if gz else idx_bytes(a))
+    if how == "truncate":
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
+    elif how == "flip":
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] ^= data.draw(st.integers(1, 255))
+    else:
+        raw += data.draw(st.binary(min_size=1, max_size=8))
+    path = tmp_path_factory.mktemp("idx") / "x-idx3-ubyte"
+    path.write_bytes(bytes(raw))
+    try:
+        got = read_idx(path, shape=(2, 3, 4))
+    except IdxFormatError as e:
+        assert str(path) in str(e)
+        return
+    assert got.shape == (2, 3, 4)  # a flip in the pixels is a valid file with other pixels
+
+
+def test_a_corrupt_download_cache_is_set_aside_and_the_next_source_used(tmp_path, monkeypatch):
+    TRIED["files"] += 1
+    from minigrad import datasets
+
+    spec = datasets.IdxDataset(name="tiny", sha256={}, n_train=3, n_test=2, image_shape=(2, 2), n_classes=2,
+                               system_dirs=(str(tmp_path / "system"),))
+    (tmp_path / "system").mkdir()
+    rng = np.random.default_rng(0)
+    files = {"train-images-idx3-ubyte": rng.integers(0, 255, (3, 2, 2)), "train-labels-idx1-ubyte": np.array([0, 1, 1]),
+             "t10k-images-idx3-ubyte": rng.integers(0, 255, (2, 2, 2)), "t10k-labels-idx1-ubyte": np.array([1, 0])}
+    for name, a in files.items():
+        (tmp_path / "system" / name).write_bytes(idx_bytes(a))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(datasets.DATA_ENV, raising=False)
+    cache = tmp_path / "cache" / "minigrad" / "tiny.npz"
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(npz_bytes({"x_train": np.zeros((3, 2, 2), np.uint8)})[:100])  # truncated
+    (x, t), _ = datasets.load_idx_dataset(spec, download=False)
+    assert np.array_equal(t, [0, 1, 1])
+    assert not cache.exists() and cache.with_name("tiny.npz.corrupt").exists()
+
+
+# ------------------------------------------------------------------------------------------------ atomic writes
+
+
+def test_a_save_killed_mid_write_leaves_a_temp_file_the_next_save_removes(tmp_path):
+    TRIED["files"] += 1
+    code = textwrap.dedent(
+        f"""
+        import os, signal, numpy as np
+        from minigrad._files import atomic_write
+        def write(f):
+            f.write(b"x" * 1000)
+            f.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        atomic_write({str(tmp_path / 'model.npz')!r}, write)
+        """
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert r.returncode == -signal.SIGKILL
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".model.npz.") and left[0].endswith(".minigrad-tmp"), left
+    save_model(tmp_path / "model.npz", MultiLayerNet(2, [2], 2, rng=0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+def test_a_failed_save_leaves_nothing_and_the_old_file_intact(tmp_path):
+    TRIED["files"] += 1
+    from minigrad._files import atomic_write
+
+    target = tmp_path / "m.bin"
+    target.write_bytes(b"old")
+    for exc in (ValueError("boom"), KeyboardInterrupt()):
+        def write(f, exc=exc):
+            f.write(b"new, half written")
+            raise exc
+        with pytest.raises(type(exc)):
+            atomic_write(target, write)
+        assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["m.bin"]
+
+
+def test_saving_over_a_file_keeps_its_mode_and_writes_through_a_symlink(tmp_path):
+    TRIED["files"] += 1
+    real = tmp_path / "real.npz"
+    save_model(real, MultiLayerNet(2, [2], 2, rng=0))
+    os.chmod(real, 0o600)
+    link = tmp_path / "link.npz"
+    link.symlink_to(real)
+    save_model(link, MultiLayerNet(2, [2], 2, rng=1))
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert oct(real.stat().st_mode & 0o777) == oct(0o600)
+    assert np.array_equal(load_model(real).params["0.W"], MultiLayerNet(2, [2], 2, rng=1).params["0.W"])
+
+
+def test_a_save_that_cannot_write_names_the_users_path(tmp_path):
+    TRIED["files"] += 1
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(OSError) as e:
+        save_model(blocker / "below" / "m.npz", MultiLayerNet(2, [2], 2, rng=0))
+    assert str(blocker / "below" / "m.npz") in str(e.value) and ".minigrad-tmp" not in str(e.value)
