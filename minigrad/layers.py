@@ -9,6 +9,8 @@ The protocol (any object with these members is a layer; subclassing Layer is opt
   for one input, a tuple for several), each with its input's shape, and overwrites ``grads``. It
   never modifies ``dout`` or the inputs.
 - ``params`` and ``grads`` are dicts with the same keys; ``params`` holds the live arrays.
+- Optional: ``training`` (bool, True when built) on a layer that behaves differently in inference,
+  and ``buffers``, a dict of state arrays outside ``params`` (running statistics), updated in place.
 """
 
 from __future__ import annotations

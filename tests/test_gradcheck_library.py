@@ -12,6 +12,7 @@ from minigrad import (
     AddLayer,
     Affine,
     BatchNormalization,
+    Dropout,
     Convolution,
     Graph,
     MeanSquaredError,
@@ -63,6 +64,12 @@ def batch_norm(rng, size, dtype, training):
                             running_mean=weights(rng, (size,), dtype), running_var=rng.uniform(0.5, 2, size))
     bn.training = training
     return bn
+
+
+def inference(layer):
+    """layer with its training flag off."""
+    layer.training = False
+    return layer
 
 
 def rows(N, D, rng, dtype):
@@ -138,6 +145,13 @@ CASES = {
     # In training, a bias just before BatchNormalization has a gradient of exactly 0 (the batch mean takes it
     # away), which float32 computes as round-off of cancelling sums, too coarse to compare with the float64
     # copy's: float32 checks this net in inference mode, float64 in training mode.
+    "Dropout-train": (lambda rng: Dropout(0.4, rng=rng), [("N", "D", "M")]),
+    "Dropout-eval": (lambda rng: inference(Dropout(0.4, rng=rng)), [("N", "D")]),
+    "MultiLayerNet-dropout": (
+        lambda rng, D, H, C, dtype: with_biases(MultiLayerNet(D, [H, 3], C, activation="sigmoid", use_dropout=True,
+                                                              dropout_ratio=0.3, rng=rng, dtype=dtype), rng),
+        [("N", "D"), labels],
+    ),
     "MultiLayerNet-batchnorm-decay": (
         lambda rng, D, H, C, dtype: with_biases(MultiLayerNet(D, [H, 3], C, activation="tanh", use_batchnorm=True,
                                                               weight_decay_lambda=0.1, rng=rng, dtype=dtype), rng

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minigrad import Affine, BatchNormalization, Dropout, Layer, ReLU, Sequential, SoftmaxWithLoss
+from minigrad import Affine, BatchNormalization, Dropout, ReLU, Sequential, SoftmaxWithLoss
 from minigrad import layers as layers_module
 from minigrad.gradcheck import gradcheck
 
@@ -97,21 +97,6 @@ def test_batch_normalization_errors_name_the_argument_and_the_shapes():
         bn.backward(np.ones((2, 3)))
 
 
-class FixedMask(Layer):
-    """A Dropout whose rng is re-seeded before every forward, so that gradcheck sees one fixed mask."""
-
-    def __init__(self, dropout: Dropout, seed: int) -> None:
-        super().__init__()
-        self.dropout, self.seed = dropout, seed
-
-    def forward(self, x):
-        self.dropout.rng = np.random.default_rng(self.seed)
-        return self.dropout.forward(x)
-
-    def backward(self, dout):
-        return self.dropout.backward(dout)
-
-
 def test_dropout_keeps_each_element_with_probability_one_minus_ratio_scaled_by_its_inverse():
     d = Dropout(0.3, rng=0)
     y = d.forward(np.ones((200, 500)))
@@ -187,10 +172,13 @@ def test_batch_normalization_4d_passes_gradcheck_in_both_modes(n, c, hw, per_act
 
 @settings(max_examples=15)
 @given(n=st.integers(1, 4), d=st.integers(1, 6), ratio=st.sampled_from([0.0, 0.2, 0.5, 0.8]), seed=st.integers(0, 2**16))
-def test_dropout_with_its_mask_held_fixed_passes_gradcheck(n, d, ratio, seed):
+def test_dropout_in_training_mode_passes_gradcheck_which_replays_its_generator(n, d, ratio, seed):
     x = np.random.default_rng(seed).standard_normal((n, d))
-    result = gradcheck(FixedMask(Dropout(ratio), seed), x, seed=seed)
+    dropout = Dropout(ratio, rng=seed)
+    state = dropout.rng.bit_generator.state
+    result = gradcheck(dropout, x, seed=seed)  # every forward of the check draws the same mask
     assert result, str(result)
+    assert dropout.rng.bit_generator.state == state  # and the generator is left where it was
 
 
 @settings(max_examples=10)
@@ -198,13 +186,16 @@ def test_dropout_with_its_mask_held_fixed_passes_gradcheck(n, d, ratio, seed):
 def test_a_whole_net_with_batch_normalization_and_dropout_passes_gradcheck(seed, training):
     rng = np.random.default_rng(seed)
     net = Sequential(
-        Affine.from_sizes(5, 6, rng=rng), bn_for((4, 6), seed=seed), ReLU(), FixedMask(Dropout(0.3), seed),
+        Affine.from_sizes(5, 6, rng=rng), bn_for((4, 6), seed=seed), ReLU(), Dropout(0.3, rng=seed),
         Affine.from_sizes(6, 3, rng=rng), loss=SoftmaxWithLoss(),
     )
     net.train(training)
     x, t = rng.standard_normal((4, 5)), rng.integers(0, 3, 4)
+    buffers = {k: b.copy() for k, b in net.buffers.items()}
     result = gradcheck(net, x, t, seed=seed)
     assert result, str(result)
+    for k, b in net.buffers.items():  # the check leaves the running statistics as they were
+        np.testing.assert_array_equal(b, buffers[k])
 
 
 # ------------------------------------------------------------------------------- PyTorch as the oracle

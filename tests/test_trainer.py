@@ -399,3 +399,18 @@ def test_a_net_with_batch_normalization_and_dropout_learns_with_fit():
     assert history.history["val_accuracy"][-1] >= 0.9
     assert net.accuracy(x[240:], t[240:]) == history.history["val_accuracy"][-1]
     assert np.abs(net.buffers["1.running_mean"]).max() > 0.1  # the running statistics moved
+
+
+def test_early_stopping_restores_the_best_epochs_running_statistics_with_its_weights():
+    x, t = blobs(n=150)
+    wrong = (t + 1) % 3  # validation labels that get worse as training gets better
+    snapshots = {}
+    net = modal_net()
+    keep = LambdaCallback(on_epoch_end=lambda e, logs: snapshots.__setitem__(e, net.buffers["1.running_var"].copy()))
+    stop = EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
+    h = fit(net, x, t, optimizer=Adam(lr=0.05), epochs=20, batch_size=15, validation_data=(x, wrong),
+            rng=0, verbose=0, callbacks=[keep, stop])
+    best = int(np.argmin(h.history["val_loss"]))
+    assert stop.stopped_epoch == best + 2
+    assert np.array_equal(net.buffers["1.running_var"], snapshots[best])
+    assert not np.array_equal(snapshots[best], snapshots[best + 2])
