@@ -12,9 +12,11 @@ import csv
 import importlib
 import importlib.util
 import io
+import math
 import os
 import sys
 import time
+import traceback
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -22,9 +24,11 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ._files import atomic_write
-from .datasets import DATASETS
+from .datasets import DATASETS, IdxFormatError
 from .models import ACTIVATIONS
 from .optimizers import OPTIMIZERS
+from .serialization import ModelFileError
+from .trainer import TrainingError
 
 __all__ = ["main", "build_parser"]
 
@@ -33,6 +37,24 @@ DEFAULT_EPOCHS = {"digits": 30, "mnist": 10, "fashion-mnist": 10}
 
 class UsageError(Exception):
     """A bad command line that argparse could not see (exit status 2)."""
+
+
+class UserCodeError(Exception):
+    """A user's own file or module that failed to import (exit status 1); the message points into it."""
+
+
+def _where_in(e: BaseException, path: Path | None) -> str:
+    """'file, line N: ErrorType: message' for an exception from a user's code: the innermost frame outside minigrad."""
+    if isinstance(e, SyntaxError) and e.filename:
+        return f"{e.filename}, line {e.lineno}: {type(e).__name__}: {e.msg}"
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith(_PACKAGE_DIR) and "<frozen" not in f.filename]
+    if path is not None:
+        frames = [f for f in frames if Path(f.filename).resolve() == path.resolve()] or frames
+    place = f"{frames[-1].filename}, line {frames[-1].lineno}: " if frames else ""
+    return f"{place}{type(e).__name__}: {e}"
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -97,7 +119,26 @@ def _input_spec(text: str) -> tuple[tuple[int, ...], int | None]:
         raise argparse.ArgumentTypeError(f"expected a shape like 4,3 (sizes separated by commas), got {text!r}") from None
     if any(s < 1 for s in shape):
         raise argparse.ArgumentTypeError(f"sizes in a shape must be positive, got {text!r}")
+    if math.prod(shape) > MAX_GRADCHECK_ELEMENTS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has {math.prod(shape):,} elements; gradcheck from the command line takes at most "
+            f"{MAX_GRADCHECK_ELEMENTS:,} per input (a few forward passes each)"
+        )
     return shape, n_classes
+
+
+MAX_GRADCHECK_ELEMENTS = 10**6
+"""The largest input `minigrad gradcheck --shapes` accepts, in elements (8 MB in float64)."""
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
 
 
 # ----------------------------------------------------------------------------------------------
@@ -205,7 +246,13 @@ def _plot(path: Path, rows: list[dict[str, float]], title: str) -> bool:
 def _output_dir(out: str | None, dataset: str) -> Path:
     if out is not None:
         path = Path(out)
-        path.mkdir(parents=True, exist_ok=True)
+        for above in (path, *path.parents):  # --out at or below an existing file: say so before training
+            if above.exists() and not above.is_dir():
+                raise UsageError(f"--out {out}: {above} is a file, not a directory; pass a directory for the outputs")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"--out {out}: cannot create the directory ({e.strerror})") from None
         return path
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for i in range(1000):
@@ -317,13 +364,21 @@ def _load_target(target: str) -> Any:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         with _first_on_search_path(str(path.resolve().parent)):  # like `python file.py`: its neighbours import
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+            except Exception as e:  # the user's file failed: point into it, not into minigrad
+                sys.modules.pop(name, None)
+                raise UserCodeError(f"{source} does not import: {_where_in(e, path)}") from None
     else:
         with _first_on_search_path(os.getcwd()):  # like `python -m`: modules in the current directory import
             try:
                 module = importlib.import_module(source)
             except ModuleNotFoundError as e:
-                raise UsageError(f"cannot import module {source!r}: {e}") from None
+                if e.name is not None and source.startswith(e.name):
+                    raise UsageError(f"cannot import module {source!r}: {e}") from None
+                raise UserCodeError(f"module {source!r} does not import: {_where_in(e, None)}") from None
+            except Exception as e:
+                raise UserCodeError(f"module {source!r} does not import: {_where_in(e, None)}") from None
     try:
         return getattr(module, attr)
     except AttributeError:
@@ -449,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive_int, default=100, help="default: 100")
     train.add_argument("--epochs", type=_positive_int, default=None,
                        help=f"default: {DEFAULT_EPOCHS['digits']} for digits, {DEFAULT_EPOCHS['mnist']} for mnist and fashion-mnist")
-    train.add_argument("--seed", type=int, default=0, help="seeds the weights and the batch order (default: 0)")
+    train.add_argument("--seed", type=_seed, default=0, help="seeds the weights and the batch order (default: 0)")
     train.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: float64")
     train.add_argument("--out", metavar="DIR", help="output directory (default: ./runs/<dataset>-<date>-<time>)")
     train.set_defaults(func=cmd_train)
@@ -464,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--shapes", type=_input_spec, nargs="+", required=True, metavar="SHAPE",
                        help="one per input: sizes separated by commas (4,3), () for a scalar, "
                        "or SHAPE:int:K for integer labels in [0, K) (e.g. 4:int:3)")
-    check.add_argument("--seed", type=int, default=0, help="seeds the random inputs (default: 0)")
+    check.add_argument("--seed", type=_seed, default=0, help="seeds the random inputs (default: 0)")
     check.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: float64")
     check.add_argument("--eps", type=_positive_float, help="central-difference step (default: gradcheck's, by dtype)")
     check.add_argument("--atol", type=_positive_float, help="absolute tolerance (default: gradcheck's, by dtype)")
@@ -501,10 +556,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         except FileNotFoundError as e:  # includes datasets.DataNotFoundError
             print(f"minigrad {args.command}: {e}", file=sys.stderr)
             return 1
+        except BrokenPipeError:  # `minigrad ... | head`: the reader has gone; say nothing more
+            _silence_stdout()
+            return 1
+        except (UserCodeError, TrainingError, ModelFileError, IdxFormatError, OSError, ValueError, TypeError, MemoryError) as e:
+            kind = "" if isinstance(e, (UserCodeError, OSError, TrainingError)) else f"{type(e).__name__}: "
+            print(f"minigrad {args.command}: error: {kind}{e}", file=sys.stderr)
+            return 1
     except KeyboardInterrupt:
         print(f"\n{command}: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of a closed pipe raises nothing."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

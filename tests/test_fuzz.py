@@ -587,3 +587,91 @@ def test_a_diverging_run_raises_training_error_and_no_warning(dtype):
     with pytest.raises(TrainingError, match=r"^fit: .* (nan|inf)"):  # warnings are errors here (pytestmark)
         fit(net, x.astype(dtype) * 1e3, t, optimizer=SGD(lr=1e300 if dtype == np.float64 else 1e30), epochs=30, verbose=0)
 
+
+
+def test_diverging_cli_run_under_python_w_error_says_training_error_in_one_line(tmp_path):
+    TRIED["fit"] += 1
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-W", "error", "-m", "minigrad", "train", "--lr", "1e30", "--dtype", "float32", "--epochs", "3",
+                          "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr and "RuntimeWarning" not in run.stderr
+    assert "TrainingError" not in run.stderr or len(run.stderr.strip().splitlines()) == 1
+    assert "learning rate" in run.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# the command line: one line and exit 1 (2 for usage), never a traceback
+
+
+CLI_CASES = {
+    "seed -1": (["train", "--seed", "-1"], 2, "--seed: expected a non-negative integer"),
+    "out at a file": (["train", "--out", "afile"], 2, "afile is a file, not a directory"),
+    "out below a file": (["train", "--out", "afile/below"], 2, "afile is a file, not a directory"),
+    "huge gradcheck": (["gradcheck", "minigrad.layers:ReLU", "--shapes", "100000,100000"], 2, "at most 1,000,000 per input"),
+    "layer raising at import": (["gradcheck", "bad_exc.py:X", "--shapes", "3"], 1, "bad_exc.py, line 4: RuntimeError: boom in my layer"),
+    "layer with a syntax error": (["gradcheck", "bad_syntax.py:X", "--shapes", "3"], 1, "bad_syntax.py, line 1: SyntaxError"),
+    "module raising at import": (["gradcheck", "bad_exc:X", "--shapes", "3"], 1, "bad_exc.py, line 4: RuntimeError: boom in my layer"),
+    "data dir nowhere": (["train", "--dataset", "mnist", "--data-dir", "nowhere", "--no-download"], 1, "mnist not found in data_dir nowhere: no such directory"),
+    "layer needing arguments": (["gradcheck", "minigrad.layers:Affine", "--shapes", "3"], 2, "with no arguments"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLI_CASES))
+def test_cli_bad_input_is_one_clear_line(tmp_path, case):
+    TRIED["cli"] += 1
+    import subprocess
+    import sys
+
+    args, status, message = CLI_CASES[case]
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "bad_exc.py").write_text("import numpy as np\n\ndef helper():\n    raise RuntimeError('boom in my layer')\nhelper()\n")
+    (tmp_path / "bad_syntax.py").write_text("def f(:\n    pass\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("MINIGRAD_DATA", None)
+    r = subprocess.run([sys.executable, "-m", "minigrad", *args], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == status, r.stderr
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    lines = [line for line in r.stderr.splitlines() if line.startswith("minigrad")]
+    assert len(lines) >= 1
+    if message is not None:
+        assert message in r.stderr, r.stderr
+
+
+def test_cli_output_into_a_closed_pipe_exits_quietly(tmp_path):
+    TRIED["cli"] += 1
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-m", "minigrad", "train", "--epochs", "30", "--out", "o"], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()  # like `| head -1`
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    assert p.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_cli_with_a_corrupt_cache_sets_it_aside_and_trains(tmp_path):
+    TRIED["cli"] += 1
+    import subprocess
+    import sys
+
+    from minigrad.datasets import FASHION_MNIST
+
+    if not all(os.path.exists(os.path.join(FASHION_MNIST.system_dirs[0], f + ".gz")) for f in FASHION_MNIST.sha256):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must have Debian's dataset-fashion-mnist installed")
+        pytest.skip("Fashion-MNIST is not installed in /usr/share/datasets/fashion-mnist")
+    cache = tmp_path / "cache" / "minigrad"
+    cache.mkdir(parents=True)
+    (cache / "fashion-mnist.npz").write_bytes(b"PK\x03\x04" + os.urandom(500))
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop("MINIGRAD_DATA", None)
+    r = subprocess.run([sys.executable, "-m", "minigrad", "train", "--dataset", "fashion-mnist", "--epochs", "1", "--hidden", "10",
+                        "--batch-size", "500", "--no-download", "--out", "o"], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert (cache / "fashion-mnist.npz.corrupt").exists()
