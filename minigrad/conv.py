@@ -1,12 +1,14 @@
 """Convolution and pooling (the book's chapter 7): im2col/col2im, Convolution, Pooling.
 
-Layout, in one place: ``im2col`` lays the patches out as columns, channel and kernel offset first
-and the batch last, (C·FH·FW, N·OH·OW), the transpose of the book's ``col``. A convolution is then
-one GEMM, ``W.reshape(FN, -1) @ col`` -> (FN, N·OH·OW), whose rows are contiguous; its result is
-returned as the (N, FN, OH, OW) view of that channel-major memory, so no transpose is copied in
-forward, and ``dout`` that arrives in the same layout (from ReLU and Pooling, which keep their
-input's layout) is reshaped back to (FN, N·OH·OW) without a copy in backward. Only numpy functions
-that CuPy also has are used (``sliding_window_view``, ``pad``, ``reshape``, ``transpose``, ``@``).
+The memory layout, in one place: inside, images are kept batch-innermost, (C, H, W, N) in memory,
+while every layer still takes and returns arrays shaped (N, C, H, W), as the book and PyTorch do
+(the returned array is a transposed view). ``im2col`` lays the patches out as columns ordered
+(OH, OW, N): a convolution is then one GEMM, ``W.reshape(FN, -1) @ col`` -> (FN, OH·OW·N), which
+is already the next layer's (FN, OH, OW, N) memory: no transpose is copied in forward, and a
+``dout`` in that layout (ReLU and Pooling keep their input's layout) reshapes back without a copy.
+Pooling's windows are strided slices along H and W, which in this layout leave runs of N
+contiguous numbers for numpy's loops. Only numpy functions that CuPy also has are used
+(``sliding_window_view``, ``pad``, ``ascontiguousarray``, ``reshape``, ``transpose``, ``@``).
 """
 
 from __future__ import annotations
@@ -30,27 +32,28 @@ def conv_output_size(size: int, filter_size: int, stride: int = 1, pad: int = 0)
 
 
 def im2col(x: np.ndarray, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> np.ndarray:
-    """x (N, C, H, W) -> col (C·FH·FW, N·OH·OW): column n·OH·OW + i·OW + j holds the patch under output (n, i, j)."""
+    """x (N, C, H, W) -> col (C·FH·FW, OH·OW·N): column (i·OW + j)·N + n holds the patch under output (n, i, j)."""
     N, C, H, W = x.shape
+    x = np.ascontiguousarray(x.transpose(1, 2, 3, 0))  # (C, H, W, N): free when x is already batch-innermost
     if pad:
-        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    windows = sliding_window_view(x, (filter_h, filter_w), axis=(2, 3))[:, :, ::stride, ::stride]
-    # (N, C, OH, OW, FH, FW) -> (C, FH, FW, N, OH, OW): the copy reads rows of OW pixels
-    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(C * filter_h * filter_w, -1)
+        x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    windows = sliding_window_view(x, (filter_h, filter_w), axis=(1, 2))[:, ::stride, ::stride]
+    # (C, OH, OW, N, FH, FW) -> (C, FH, FW, OH, OW, N): the copy reads runs of N numbers
+    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(C * filter_h * filter_w, -1)
 
 
 def col2im(
     col: np.ndarray, x_shape: tuple[int, ...], filter_h: int, filter_w: int, stride: int = 1, pad: int = 0
 ) -> np.ndarray:
-    """col (C·FH·FW, N·OH·OW) -> x (N, C, H, W): each patch added back where im2col took it (overlaps sum)."""
+    """col (C·FH·FW, OH·OW·N) -> x (N, C, H, W): each patch added back where im2col took it (overlaps sum)."""
     N, C, H, W = x_shape
     OH, OW = conv_output_size(H, filter_h, stride, pad), conv_output_size(W, filter_w, stride, pad)
-    col = col.reshape(C, filter_h, filter_w, N, OH, OW)
-    img = np.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=col.dtype)
+    col = col.reshape(C, filter_h, filter_w, OH, OW, N)
+    img = np.zeros((C, H + 2 * pad, W + 2 * pad, N), dtype=col.dtype)
     for i in range(filter_h):  # a loop over kernel offsets, each adding one strided slice
         for j in range(filter_w):
-            img[:, :, i : i + stride * OH : stride, j : j + stride * OW : stride] += col[:, i, j]
-    return img[:, :, pad : pad + H, pad : pad + W].transpose(1, 0, 2, 3)
+            img[:, i : i + stride * OH : stride, j : j + stride * OW : stride] += col[:, i, j]
+    return img[:, pad : pad + H, pad : pad + W].transpose(3, 0, 1, 2)
 
 
 def _count(value: Any, where: str, arg: str, least: int) -> int:
@@ -117,17 +120,17 @@ class Convolution(Layer):
             x = x.astype(W.dtype)
         N, OH, OW = x.shape[0], conv_output_size(x.shape[2], FH, self.stride, self.pad), conv_output_size(x.shape[3], FW, self.stride, self.pad)
         self.col = im2col(x, FH, FW, self.stride, self.pad)
-        y = W.reshape(FN, -1) @ self.col  # (FN, N·OH·OW)
+        y = W.reshape(FN, -1) @ self.col  # (FN, OH·OW·N)
         y += b[:, None]
         self.y_shape = (N, FN, OH, OW)
-        return y.reshape(FN, N, OH, OW).transpose(1, 0, 2, 3)  # channel-major memory, seen as (N, FN, OH, OW)
+        return y.reshape(FN, OH, OW, N).transpose(3, 0, 1, 2)  # batch-innermost memory, seen as (N, FN, OH, OW)
 
     def backward(self, dout: ArrayLike, need_dx: bool = True) -> np.ndarray | None:
         """dW = dout·colᵀ, db = Σ dout over N, OH, OW, and dx = col2im(Wᵀ·dout) (None when need_dx is False)."""
         col, W = self._cache(self.col), self.params["W"]
         FN, C, FH, FW = W.shape
         dout = self._dout(dout, self.y_shape).astype(W.dtype, copy=False)
-        d = dout.transpose(1, 0, 2, 3).reshape(FN, -1)  # (FN, N·OH·OW): a view when dout is channel-major
+        d = dout.transpose(1, 2, 3, 0).reshape(FN, -1)  # (FN, OH·OW·N): a view when dout is batch-innermost
         self.grads["W"] = (d @ col.T).reshape(W.shape)
         self.grads["b"] = d.sum(axis=1)
         if not need_dx:
@@ -177,24 +180,31 @@ class Pooling(Layer):
         N, C, H, W = self.x_shape
         self.y_shape = (N, C, conv_output_size(H, self.pool_h, self.stride, self.pad),
                         conv_output_size(W, self.pool_w, self.stride, self.pad))
-        first, *rest = self._windows(x)
-        y = first.copy()
-        for window in rest:  # a loop over the pool_h·pool_w offsets, each a strided view of the batch
+        windows = self._windows(x)
+        y = np.empty_like(windows[0])  # in x's memory layout, as every array this layer makes
+        np.copyto(y, windows[0])
+        for window in windows[1:]:  # a loop over the pool_h·pool_w offsets, each a strided view of the batch
             np.maximum(y, window, out=y)
         self.x, self.y = x, y
-        return y.copy()  # backward keeps its own y
+        return y.copy(order="K")  # backward keeps its own y
 
     def backward(self, dout: ArrayLike) -> np.ndarray:
         """dx = dout at each window's first maximal element, 0 elsewhere; overlapping windows add up."""
         x, y = self._cache(self.x), self.y
-        dout = self._dout(dout, self.y_shape, x.dtype)
-        dx = np.zeros_like(x)  # keeps x's memory layout
-        free = np.ones(y.shape, dtype=bool)  # windows whose maximum has not been given the gradient yet
+        d = np.empty_like(y)
+        np.copyto(d, self._dout(dout, self.y_shape, x.dtype))  # dout in y's memory layout: the loops below run on like strides
+        disjoint = self.stride >= self.pool_h and self.stride >= self.pool_w
+        tiled = self.stride == self.pool_h == self.pool_w and not self.pad and x.shape[2:] == (self.y_shape[2] * self.stride, self.y_shape[3] * self.stride)
+        dx = np.empty_like(x) if tiled else np.zeros_like(x)  # every pixel is written when the windows tile x
+        free = np.ones_like(y, dtype=bool)  # windows whose maximum has not been given the gradient yet
         for window, target in zip(self._windows(x), self._windows(dx)):
-            hit = window == y
+            hit = np.equal(window, y)
             hit &= free
-            free &= ~hit
-            target += dout * hit
+            free ^= hit
+            if disjoint:
+                np.multiply(d, hit, out=target)
+            else:
+                target += d * hit
         p = self.pad
         return dx[:, :, p : p + self.x_shape[2], p : p + self.x_shape[3]] if p else dx
 

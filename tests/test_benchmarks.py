@@ -55,3 +55,10 @@ def test_ab_benchmark_compares_the_working_tree_with_a_git_revision():
         pytest.skip("not a git checkout: ab_step.py exports its other revision with git archive")
     out = run("ab_step.py", "--configs", "1", "--steps", "10")
     assert "784-50-10        100 float32" in out and "change" in out
+
+
+def test_conv_benchmark_checks_every_step_against_the_fused_one_and_prints_ratios():
+    out = run("bench_conv.py", "--blocks", "1", "--steps", "1", "--batches", "8", "--no-fit")
+    assert "    8 float32" in out and "    8 float64" in out
+    assert "minigrad/fused" in out and "minigrad/book" in out
+    assert "float32 speed-up over float64" in out

@@ -93,7 +93,7 @@ def test_im2col_columns_are_the_patches_under_each_output(case):
         for i in range(OH):
             for j in range(OW):
                 patch = xp[n, :, i * stride : i * stride + FH, j * stride : j * stride + FW]
-                np.testing.assert_array_equal(col[:, (n * OH + i) * OW + j], patch.ravel())
+                np.testing.assert_array_equal(col[:, (i * OW + j) * N + n], patch.ravel())
 
 
 @given(conv_cases())
