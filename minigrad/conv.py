@@ -193,18 +193,24 @@ class Pooling(Layer):
         x, y = self._cache(self.x), self.y
         d = np.empty_like(y)
         np.copyto(d, self._dout(dout, self.y_shape, x.dtype))  # dout in y's memory layout: the loops below run on like strides
-        disjoint = self.stride >= self.pool_h and self.stride >= self.pool_w
-        tiled = self.stride == self.pool_h == self.pool_w and not self.pad and x.shape[2:] == (self.y_shape[2] * self.stride, self.y_shape[3] * self.stride)
-        dx = np.empty_like(x) if tiled else np.zeros_like(x)  # every pixel is written when the windows tile x
-        free = np.ones_like(y, dtype=bool)  # windows whose maximum has not been given the gradient yet
+        N, C, OH, OW = y.shape
+        ph, pw, s = self.pool_h, self.pool_w, self.stride
+        if s == ph == pw and x.shape[2:] == (OH * s, OW * s):  # the windows tile x: one pass over it, as (…, OH, ph, OW, pw)
+            hit = np.equal(x.reshape(N, C, OH, ph, OW, pw), y[:, :, :, None, :, None])
+            free = np.ones_like(y, dtype=bool)  # windows whose maximum has not been given the gradient yet
+            for i in range(ph):
+                for j in range(pw):
+                    h = hit[:, :, :, i, :, j]  # a view: ties are settled in place
+                    h &= free
+                    free ^= h
+            return np.multiply(d[:, :, :, None, :, None], hit).reshape(x.shape)
+        dx = np.zeros_like(x)  # keeps x's memory layout
+        free = np.ones_like(y, dtype=bool)
         for window, target in zip(self._windows(x), self._windows(dx)):
             hit = np.equal(window, y)
             hit &= free
             free ^= hit
-            if disjoint:
-                np.multiply(d, hit, out=target)
-            else:
-                target += d * hit
+            target += d * hit
         p = self.pad
         return dx[:, :, p : p + self.x_shape[2], p : p + self.x_shape[3]] if p else dx
 
