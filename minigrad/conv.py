@@ -195,7 +195,7 @@ class Pooling(Layer):
         np.copyto(d, self._dout(dout, self.y_shape, x.dtype))  # dout in y's memory layout: the loops below run on like strides
         N, C, OH, OW = y.shape
         ph, pw, s = self.pool_h, self.pool_w, self.stride
-        if s == ph == pw and x.shape[2:] == (OH * s, OW * s):  # the windows tile x: one pass over it, as (…, OH, ph, OW, pw)
+        if s == ph == pw and not self.pad and x.shape[2:] == (OH * s, OW * s):  # the windows tile x: one pass over it, as (…, OH, ph, OW, pw)
             hit = np.equal(x.reshape(N, C, OH, ph, OW, pw), y[:, :, :, None, :, None])
             free = np.ones_like(y, dtype=bool)  # windows whose maximum has not been given the gradient yet
             for i in range(ph):
