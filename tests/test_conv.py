@@ -251,7 +251,7 @@ def test_padding_never_wins_a_max():
     y = layer.forward(x)
     assert (y < 0).all()
     dx = layer.backward(np.ones_like(y))
-    assert dx.sum() == y.size  # every window's gradient reached a real pixel
+    assert dx.shape == x.shape and dx.sum() == y.size  # every window's gradient reached a real pixel
 
 
 def test_at_a_tie_the_gradient_goes_to_the_first_maximal_element_in_row_major_order():
