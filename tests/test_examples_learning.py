@@ -89,3 +89,34 @@ def test_overfitting_shows_the_plain_net_memorizing_300_samples_and_both_cures_h
     for cure in ("weight decay λ=0.1", "dropout 0.2"):
         assert runs[cure][0] < 0.95  # neither memorizes them
     assert runs["weight decay λ=0.1"][2] < gap
+
+
+def fashion_mnist_or_skip() -> None:
+    """Skip the chapter 7 examples where Fashion-MNIST is not installed; under CI (which installs it) fail instead."""
+    from minigrad.datasets import DataNotFoundError, load_fashion_mnist
+
+    try:
+        load_fashion_mnist(download=False)
+    except DataNotFoundError as e:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI must provide Fashion-MNIST: {e}")
+        pytest.skip(f"Fashion-MNIST is not installed here: {e}")
+
+
+def test_train_convnet_trains_the_simple_conv_net_on_fashion_mnist_and_saves_it(tmp_path):
+    fashion_mnist_or_skip()
+    out = run("train_convnet.py", "--epochs", "1", "--train-size", "1000", "--save", "cnn.npz", cwd=tmp_path)
+    assert re.search(r"^epoch  1/1  loss [0-9.]+  train acc [0-9.]+  test acc [0-9.]+", out, re.M)
+    final = float(re.search(r"final test accuracy ([0-9.]+)", out).group(1))
+    assert final > 0.5  # 10 batches of 100 images: far above chance (0.1)
+    from minigrad import load_model
+
+    assert type(load_model(tmp_path / "cnn.npz")).__name__ == "SimpleConvNet"
+
+
+def test_convnet_filters_shows_the_filters_before_and_after_and_predictions(tmp_path):
+    fashion_mnist_or_skip()
+    out = run("convnet_filters.py", "--epochs", "1", "--train-size", "500", "--out", "figs", cwd=tmp_path)
+    assert "test accuracy" in out
+    assert_png(tmp_path / "figs" / "convnet_filters.png")
+    assert_png(tmp_path / "figs" / "convnet_predictions.png")
