@@ -21,7 +21,8 @@ Layer by layer (minigrad → PyTorch → ONNX):
 The loss comes back beside the module: ``SoftmaxWithLoss`` → ``nn.CrossEntropyLoss()`` (mean over
 the N samples, for integer labels or target rows); ``SigmoidWithLoss`` and ``MeanSquaredError``,
 which sum over each sample and average over samples, → the small modules
-``minigrad._torch_losses.SigmoidCrossEntropy`` and ``HalfSquaredError`` (0.5·Σ(y − t)²/N).
+``minigrad._torch_losses.SigmoidCrossEntropy`` and ``HalfSquaredError`` (0.5·Σ(y − t)²/N); a
+MultiLayerNet's weight decay λ > 0 wraps it in ``WeightDecay`` (+ ½λΣ‖W‖² over the Linear weights).
 
 The PyTorch module has the model's dtype and each layer's mode (``training``). The ONNX file holds
 the model's inference, what ``predict`` computes: batch norm with the running statistics, dropout
@@ -80,18 +81,24 @@ def _net(model: Any, where: str) -> Sequential:
 def to_torch(model: Sequential) -> tuple[Any, Any]:
     """(module, loss_fn): an nn.Sequential computing what model's layers compute, in its dtype and modes, and its loss as a torch loss (None without one)."""
     torch = _require("torch", "torch", "to_torch")
-    from ._torch_losses import HalfSquaredError, SigmoidCrossEntropy
+    from ._torch_losses import HalfSquaredError, SigmoidCrossEntropy, WeightDecay
 
     net = _net(model, "to_torch")
     module, _ = _torch_chain(torch, net, "", None)
     losses = {SoftmaxWithLoss: torch.nn.CrossEntropyLoss, SigmoidWithLoss: SigmoidCrossEntropy, MeanSquaredError: HalfSquaredError}
     loss = net.last_layer
-    if loss is not None and type(loss) not in losses:
+    if loss is None:
+        return module, None
+    if type(loss) not in losses:
         raise TypeError(
             f"to_torch: the loss is a {type(loss).__name__}, which has no PyTorch counterpart here; it converts "
             "SoftmaxWithLoss, SigmoidWithLoss and MeanSquaredError"
         )
-    return module, None if loss is None else losses[type(loss)]()
+    loss_fn = losses[type(loss)]()
+    decay = getattr(net, "weight_decay_lambda", 0.0)  # MultiLayerNet's ½λΣ‖W‖² over every Affine's W
+    if decay:
+        loss_fn = WeightDecay(loss_fn, [m.weight for m in module.modules() if isinstance(m, torch.nn.Linear)], decay)
+    return module, loss_fn
 
 
 Dims = Union[list[Union[int, None]], None]
@@ -254,7 +261,13 @@ def _from_module(torch: Any, m: Any, pos: str, rng: np.random.Generator) -> Any:
 
 
 def _from_loss(torch: Any, loss: Any) -> Any:
-    from ._torch_losses import HalfSquaredError, SigmoidCrossEntropy
+    from ._torch_losses import HalfSquaredError, SigmoidCrossEntropy, WeightDecay
+
+    if type(loss) is WeightDecay:
+        raise TypeError(
+            f"from_torch: the loss adds MultiLayerNet's weight decay (λ = {loss.weight_decay_lambda}), which a Sequential "
+            "cannot: pass loss_fn.loss, and copy the params into a MultiLayerNet(..., weight_decay_lambda=λ) if you need the decay"
+        )
 
     if type(loss) is torch.nn.CrossEntropyLoss:
         if loss.weight is not None or loss.reduction != "mean" or loss.label_smoothing != 0:
