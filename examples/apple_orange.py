@@ -22,7 +22,7 @@ def by_hand() -> None:
     all_price = add_fruit.forward(apple_price, orange_price)
     price = mul_tax.forward(all_price, tax)
 
-    dall_price, dtax = mul_tax.backward(1)
+    dall_price, dtax = mul_tax.backward(1.0)
     dapple_price, dorange_price = add_fruit.backward(dall_price)
     dorange, dorange_num = mul_orange.backward(dorange_price)
     dapple, dapple_num = mul_apple.backward(dapple_price)

@@ -290,6 +290,8 @@ class Graph(_Net):
         self.output: str | None = None
         self.values: dict[str, Any] = {}
         self.gradients: dict[str, Any] = {}
+        self.edge_gradients: dict[tuple[str, str, int], Any] = {}
+        """After backward: (value, node, position) -> the gradient that node sent back to that value's edge."""
         self._layer_paths: dict[int, str] = {}  # id of every layer inside, nested ones too -> where it sits
         self.training = True
         """The mode last set by train()/eval(); forward follows each node's own flag."""
@@ -351,11 +353,15 @@ class Graph(_Net):
         for name, (layer, ins) in self.nodes.items():
             values[name] = layer.forward(*(values[v] for v in ins))
         self.values = values
-        self.gradients = {}
+        self.gradients, self.edge_gradients = {}, {}
         return values[self.output]
 
     def backward(self, dout: Any = None) -> Any:
-        """Gradients in reverse topological order; one per input, in input order (dout defaults to 1 for a scalar output)."""
+        """Gradients in reverse topological order; one per input, in input order (dout defaults to 1 for a scalar output).
+
+        An input given as a number gets a float, an array input an array of its shape. Each edge's
+        own contribution is kept in edge_gradients; a value's gradient is their sum.
+        """
         if not self.values:
             raise RuntimeError("Graph.backward called before forward (or after a forward that raised)")
         if dout is None:
@@ -363,6 +369,7 @@ class Graph(_Net):
                 raise ValueError("Graph.backward: dout is required when the output is not a scalar")
             dout = 1.0
         grads: dict[str, Any] = {self.output: dout}
+        edges: dict[tuple[str, str, int], Any] = {}
         for name in reversed(self.nodes):
             if name not in grads:
                 continue  # not on a path to the output
@@ -374,25 +381,31 @@ class Graph(_Net):
                     f"Graph.backward: node '{name}' ({type(layer).__name__}) returned {len(g)} "
                     f"gradients for {len(ins)} inputs"
                 )
-            for value, dv in zip(ins, g):
+            for i, (value, dv) in enumerate(zip(ins, g)):
                 if dv is not None:
+                    edges[value, name, i] = dv
                     grads[value] = dv if value not in grads else grads[value] + dv  # fan-out sums
-        self.gradients = grads
+        numbers = {n for n, v in self.values.items() if np.ndim(v) == 0 and not isinstance(v, np.ndarray)}
+        for name in numbers & grads.keys():  # numbers in, floats out; arrays keep their shape
+            grads[name] = float(grads[name])
+        for key in [k for k in edges if k[0] in numbers]:
+            edges[key] = float(edges[key])
+        self.gradients, self.edge_gradients = grads, edges
         result = tuple(grads.get(n) for n in self.inputs)
         return result[0] if len(result) == 1 else result
 
     def to_dot(self) -> str:
-        """Graphviz DOT text: each edge labelled with its forward value and, in red, its gradient."""
+        """Graphviz DOT text: each edge labelled with its forward value and, in red, the gradient it carries back."""
 
         def q(s: str) -> str:
             return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-        def edge(src: str, dst: str, value: str) -> str:
+        def edge(src: str, dst: str, value: str, grad: Any) -> str:
             parts = []
             if value in self.values:
                 parts.append(html.escape(_show(self.values[value])))
-            if value in self.gradients:
-                parts.append(f'<FONT COLOR="red">{html.escape(_show(self.gradients[value]))}</FONT>')
+            if grad is not None:
+                parts.append(f'<FONT COLOR="red">{html.escape(_show(grad))}</FONT>')
             label = f" [label=<{'<BR/>'.join(parts)}>]" if parts else ""
             return f"  {q(src)} -> {q(dst)}{label};"
 
@@ -403,10 +416,10 @@ class Graph(_Net):
             kind = type(layer).__name__
             lines.append(f"  {q(name)} [label={q(symbols.get(kind, kind))}, xlabel={q(name)}];")
         for name, (_, ins) in self.nodes.items():
-            lines += [edge(v, name, v) for v in ins]
+            lines += [edge(v, name, v, self.edge_gradients.get((v, name, i))) for i, v in enumerate(ins)]
         if self.output is not None:
             lines.append(f'  {q("out:" + self.output)} [shape=plaintext, label={q(self.output)}];')
-            lines.append(edge(self.output, "out:" + self.output, self.output))
+            lines.append(edge(self.output, "out:" + self.output, self.output, self.gradients.get(self.output)))
         lines.append("}")
         return "\n".join(lines) + "\n"
 

@@ -117,7 +117,7 @@ def test_demo_prints_the_chapters_price_and_gradients(tmp_path):
     lines = r.stdout.splitlines()
     assert "price = (apple * apple_num + orange * orange_num) * tax = 715.0000000000001" in r.stdout
     for expected in ("dapple: 2.2", "dapple_num: 110.00000000000001", "dorange: 3.3000000000000003",
-                     "dorange_num: 165.0", "dtax: 650"):
+                     "dorange_num: 165.0", "dtax: 650.0"):
         assert f"  {expected}" in lines
 
 

@@ -25,8 +25,39 @@ def test_price_graph_gives_the_chapters_numbers():
     assert g.forward(100, 2, 150, 3, 1.1) == 715.0000000000001
     dapple, dapple_num, dorange, dorange_num, dtax = g.backward(1)
     assert (dapple, dapple_num, dorange, dorange_num, dtax) == (2.2, 110.00000000000001, 3.3000000000000003, 165.0, 650)
-    assert str(dtax) == "650" and str(dapple_num) == "110.00000000000001"
+    assert str(dtax) == "650.0" and str(dapple_num) == "110.00000000000001"
+    assert all(type(d) is float for d in (dapple, dapple_num, dorange, dorange_num, dtax))  # numbers in, floats out
     assert g.gradients["all_price"] == 1.1
+
+
+def test_graph_gradients_of_numbers_are_floats_and_of_arrays_are_arrays_with_fan_out_too():
+    g = Graph(["x", "w"])
+    g.add("a", MulLayer(), "x", "x")
+    g.add("b", MulLayer(), "a", "w")
+    g.add("c", AddLayer(), "b", "x")
+    g.forward(3, np.array([1.0, 2.0]))
+    dx, dw = g.backward(np.ones(2))
+    assert type(dx) is float and dx == 2 * 3 * 3 + 2  # Σ_w 2xw + 1 per element
+    assert isinstance(dw, np.ndarray) and dw.shape == (2,) and np.array_equal(dw, [9.0, 9.0])
+
+
+def test_each_edge_keeps_its_own_gradient_contribution_and_to_dot_shows_it():
+    # y = x·k + x·k + x·m at x=2, k=3, m=4: x feeds three nodes, its edges carry 3, 3 and 4, its total is 10
+    g = Graph(["x", "k", "m"])
+    g.add("p", MulLayer(), "x", "k")
+    g.add("q", MulLayer(), "x", "k")
+    g.add("r", MulLayer(), "x", "m")
+    g.add("s", AddLayer(), "p", "q")
+    g.add("y", AddLayer(), "s", "r")
+    g.forward(2.0, 3.0, 4.0)
+    dx, dk, dm = g.backward(1.0)
+    assert (dx, dk, dm) == (10.0, 4.0, 2.0)
+    edges = {(v, node): float(d) for (v, node, _), d in g.edge_gradients.items() if v == "x"}
+    assert edges == {("x", "p"): 3.0, ("x", "q"): 3.0, ("x", "r"): 4.0}
+    dot = g.to_dot()
+    assert '"x" -> "p" [label=<2.0<BR/><FONT COLOR="red">3.0</FONT>>];' in dot
+    assert '"x" -> "r" [label=<2.0<BR/><FONT COLOR="red">4.0</FONT>>];' in dot
+    assert 'COLOR="red">10.0<' not in dot
 
 
 def test_graph_inputs_by_name_and_scalar_output_dout_defaults_to_one():
@@ -113,9 +144,9 @@ def test_to_dot_labels_each_edge_with_its_value_and_gradient():
     g.backward(1)
     dot = g.to_dot()
     assert dot.startswith("digraph minigrad {") and dot.rstrip().endswith("}")
-    assert '"tax" -> "price" [label=<1.1<BR/><FONT COLOR="red">650</FONT>>];' in dot
+    assert '"tax" -> "price" [label=<1.1<BR/><FONT COLOR="red">650.0</FONT>>];' in dot
     assert '"apple_num" -> "apple_price" [label=<2<BR/><FONT COLOR="red">110.00000000000001</FONT>>];' in dot
-    assert '"price" -> "out:price" [label=<715.0000000000001<BR/><FONT COLOR="red">1</FONT>>];' in dot
+    assert '"price" -> "out:price" [label=<715.0000000000001<BR/><FONT COLOR="red">1.0</FONT>>];' in dot
     assert '"all_price" [label="+", xlabel="all_price"];' in dot
 
 
