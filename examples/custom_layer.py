@@ -11,6 +11,7 @@ the worst element. The last part runs the same check on random shapes with minig
 
 from __future__ import annotations
 
+import argparse
 import numpy as np
 
 from minigrad import GradcheckError
@@ -81,4 +82,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

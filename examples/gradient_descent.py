@@ -5,6 +5,7 @@ Run: python examples/gradient_descent.py
 
 from __future__ import annotations
 
+import argparse
 import numpy as np
 
 from minigrad.numerical import gradient_descent, numerical_diff, numerical_gradient
@@ -40,4 +41,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

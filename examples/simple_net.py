@@ -6,6 +6,7 @@ Run: python examples/simple_net.py
 
 from __future__ import annotations
 
+import argparse
 import numpy as np
 
 from minigrad import Affine, Sequential, SoftmaxWithLoss
@@ -30,4 +31,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -17,7 +19,7 @@ def test_apple_orange_prints_the_chapters_price_and_gradients_by_hand_and_as_a_g
     assert out.count("price: 715.0000000000001") == 2
     assert out.count("dApple: 2.2  dApple_num: 110.00000000000001") == 2
     assert out.count("dOrange: 3.3000000000000003  dOrange_num: 165.0") == 2
-    assert out.count("dTax: 650  dAll_price: 1.1") == 2
+    assert out.count("dTax: 650.0  dAll_price: 1.1") == 2
     assert "digraph minigrad {" in out
 
 
@@ -33,3 +35,12 @@ def test_simple_net_example_shows_numerical_and_backprop_dw_agree():
     assert out.count("[[ 0.21924763  0.14356247 -0.36281009]\n [ 0.32887144  0.2153437  -0.54421514]]") == 2
     difference = float(out.rsplit("max |difference|:", 1)[1])
     assert difference < 1e-8
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
+def test_every_example_answers_help_without_running(script):
+    done = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: " + script)
+    assert "gradcheck" not in done.stdout.split("\n\n", 1)[0]  # only the usage, not the example's output
+    assert "price:" not in done.stdout and "loss:" not in done.stdout
