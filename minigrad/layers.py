@@ -136,6 +136,11 @@ class AddLayer(Layer):
         return sum_to(dout, x_shape).copy(), sum_to(dout, y_shape).copy()  # never hand out dout
 
 
+def _is_size(value: Any) -> bool:
+    """Whether value is a plain positive integer (a layer size rather than an array)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
+
+
 def init_weight(
     input_size: int,
     output_size: int,
@@ -180,6 +185,11 @@ class Affine(Layer):
 
     def __init__(self, W: ArrayLike, b: ArrayLike) -> None:
         super().__init__()
+        if _is_size(W) and _is_size(b):
+            raise TypeError(
+                f"Affine(W, b) takes the weight and bias arrays, as the book's does; for a layer from "
+                f"{W} inputs to {b} outputs call Affine.from_sizes({W}, {b})"
+            )
         W = as_numeric(W, "Affine", "W")
         b = as_numeric(b, "Affine", "b")
         if W.dtype.kind != "f":
@@ -193,6 +203,17 @@ class Affine(Layer):
         self.params = {"W": W, "b": b}
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
         self.x: np.ndarray | None = None
+        """The latest input as rows (N, D), as the book's Affine keeps it."""
+
+    @property
+    def dW(self) -> np.ndarray:
+        """The book's name for grads["W"]."""
+        return self.grads["W"]
+
+    @property
+    def db(self) -> np.ndarray:
+        """The book's name for grads["b"]."""
+        return self.grads["b"]
 
     @classmethod
     def from_sizes(
@@ -268,6 +289,11 @@ class Sigmoid(Layer):
         y = self._cache(self.y)
         return self._dout(dout, y.shape, y.dtype) * y * (1 - y)
 
+    @property
+    def out(self) -> np.ndarray | None:
+        """The book's name for the cached output y."""
+        return self.y
+
 
 class Tanh(Layer):
     """y = tanh(x); dx = dout · (1 - y²)."""
@@ -287,7 +313,7 @@ class Tanh(Layer):
 
 
 class ReLU(Layer):
-    """y = max(x, 0); dx = dout where x > 0, else 0 (the derivative at 0 is taken as 0)."""
+    """y = max(x, 0); dx = dout where x > 0, else 0. mask is the book's: True where x <= 0 (zeroed)."""
 
     kinks = (0.0,)
 
@@ -298,12 +324,12 @@ class ReLU(Layer):
     def forward(self, x: ArrayLike) -> np.ndarray:
         self.mask = None  # a forward that raises leaves nothing for backward
         x = as_numeric(x, "ReLU.forward", "x")
-        self.mask, self.dtype = x > 0, x.dtype
+        self.mask, self.dtype = x <= 0, x.dtype
         return np.maximum(x, 0)
 
     def backward(self, dout: ArrayLike) -> np.ndarray:
         mask = self._cache(self.mask)
-        return self._dout(dout, mask.shape, self.dtype) * mask
+        return np.where(mask, 0, self._dout(dout, mask.shape, self.dtype))
 
 
 # Convolution and pooling live in conv.py (a concept of their own); imported last, as conv.py builds on Layer.

@@ -53,7 +53,10 @@ class SoftmaxWithLoss(Loss):
     def __init__(self) -> None:
         super().__init__()
         self.y: np.ndarray | None = None
+        """softmax(x) from the latest forward (the book's y)."""
         self.t: np.ndarray | None = None
+        self.loss: float | None = None
+        """The latest forward's loss (the book's loss)."""
 
     def forward(self, x: ArrayLike, t: ArrayLike) -> float:
         self.y = None  # a forward that raises leaves nothing for backward
@@ -61,8 +64,8 @@ class SoftmaxWithLoss(Loss):
         if x.ndim not in (1, 2):
             raise ValueError(f"SoftmaxWithLoss.forward: x must have shape (N, C) or (C,), got {x.shape}")
         self.t = check_targets(x, t, "SoftmaxWithLoss.forward")
-        self.y, loss = softmax_with_cross_entropy(x, self.t)
-        return loss
+        self.y, self.loss = softmax_with_cross_entropy(x, self.t)
+        return self.loss
 
     def backward(self, dout: float = 1.0) -> np.ndarray:
         y, t = self._cache(self.y), self.t

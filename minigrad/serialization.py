@@ -212,6 +212,15 @@ def _rng_from_state(state: Mapping[str, Any], where: str) -> np.random.Generator
 # ---------------------------------------------------------------- writing
 
 
+def _path_first(where: str, path: Any, model: Any) -> None:
+    """A TypeError naming the right call when a model and a path come in Keras/PyTorch order (model, path)."""
+    if hasattr(path, "params") and isinstance(model, (str, os.PathLike)):
+        raise TypeError(
+            f"{where}: the path comes first, then the model: {where}({os.fspath(model)!r}, model) "
+            f"— got a {type(path).__name__} where the path belongs"
+        )
+
+
 def save_model(
     path: str | os.PathLike[str],
     model: Any,
@@ -221,6 +230,7 @@ def save_model(
     extra: Mapping[str, Any] | None = None,
 ) -> None:
     """Write model (architecture + weights), and optionally optimizer state, rng state and a JSON-able extra dict, to one .npz at `path` (used as given), atomically."""
+    _path_first("save_model", path, model)
     path = os.fspath(path)
     meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "model": _model_spec(model)}
     arrays: dict[str, np.ndarray] = {}
@@ -339,6 +349,7 @@ def _malformed(where: str, path: str) -> Iterator[None]:
 
 def load_weights(path: str | os.PathLike[str], model: Any) -> None:
     """Copy the weights saved at `path` into an existing model of the same architecture (in place)."""
+    _path_first("load_weights", path, model)
     meta, arrays = _read(path, "load_weights")
     with _malformed("load_weights", os.fspath(path)):
         _copy_weights("load_weights", os.fspath(path), meta, arrays, model)

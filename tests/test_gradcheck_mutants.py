@@ -133,7 +133,7 @@ class ReLUWritesDout(ReLU):
     """The book's in-place ReLU backward: dout[x <= 0] = 0, handing dout back."""
 
     def backward(self, dout):
-        dout[~self.mask] = 0
+        dout[self.mask] = 0
         return dout
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad import Affine, AddLayer, MulLayer, ReLU, Sigmoid, Tanh
+from minigrad import Affine, AddLayer, MulLayer, ReLU, Sigmoid, SoftmaxWithLoss, Tanh
 from minigrad.layers import init_weight
 from minigrad.numerical import numerical_gradient
 
@@ -229,3 +229,37 @@ def test_relu_derivative_at_zero_is_zero():
     layer = ReLU()
     layer.forward(np.array([-1.0, 0.0, 1.0]))
     np.testing.assert_array_equal(layer.backward(np.ones(3)), [0.0, 0.0, 1.0])
+
+
+def test_book_names_mean_what_the_book_means():
+    relu = ReLU()
+    relu.forward(np.array([-1.0, 0.0, 2.0]))
+    assert relu.mask.tolist() == [True, True, False]  # the book's mask: the entries backward zeroes
+
+    class BookStyleReLU(ReLU):  # the book's backward, on a copy so it does not write into dout
+        def backward(self, dout):
+            dx = dout.copy()
+            dx[self.mask] = 0
+            return dx
+
+    x = np.array([[-1.0, 0.5], [2.0, -3.0]])
+    book, ours = BookStyleReLU(), ReLU()
+    book.forward(x), ours.forward(x)
+    dout = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert np.array_equal(book.backward(dout), ours.backward(dout))
+    sig = Sigmoid()
+    y = sig.forward(np.array([0.0]))
+    assert sig.out is sig.y and sig.out[0] == y[0] == 0.5
+    affine = Affine(np.ones((2, 3)), np.zeros(3))
+    affine.forward(np.ones((4, 1, 2)))
+    affine.backward(np.ones((4, 3)))
+    assert affine.x.shape == (4, 2) and affine.dW is affine.grads["W"] and affine.db is affine.grads["b"]
+    assert np.array_equal(affine.dW, np.full((2, 3), 4.0)) and np.array_equal(affine.db, np.full(3, 4.0))
+    loss = SoftmaxWithLoss()
+    value = loss.forward(np.array([[0.0, 0.0]]), np.array([1]))
+    assert loss.loss == value == pytest.approx(np.log(2)) and np.allclose(loss.y, 0.5) and loss.t.tolist() == [1]
+
+
+def test_affine_from_sizes_is_named_when_sizes_are_given_to_the_constructor():
+    with pytest.raises(TypeError, match=r"Affine\.from_sizes\(64, 10\)"):
+        Affine(64, 10)

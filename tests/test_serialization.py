@@ -387,3 +387,12 @@ def test_simple_conv_net_with_batch_normalization_comes_back_with_its_config_and
     loaded = load_model(tmp_path / "cnn.npz")
     assert loaded.config == net.config and loaded.config["use_batchnorm"] is True
     assert same_weights(loaded, net) and np.array_equal(loaded.predict(x), net.predict(x))
+
+
+def test_model_and_path_in_keras_order_get_an_error_naming_the_right_call(tmp_path):
+    net = TwoLayerNet(2, 3, 2, rng=0)
+    path = str(tmp_path / "x.npz")
+    with pytest.raises(TypeError, match=r"save_model\('.*x\.npz', model\)"):
+        save_model(net, path)
+    with pytest.raises(TypeError, match=r"load_weights\('.*x\.npz', model\)"):
+        load_weights(net, path)
