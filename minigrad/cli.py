@@ -209,6 +209,11 @@ def _build_model(args: argparse.Namespace, x_train: np.ndarray, n_classes: int, 
     return model, f"{c}x{h}x{w}-conv{args.filters}x{size}x{size}-relu-pool2x2-{hidden}-{n_classes} (cnn{extras})"
 
 
+def _history_rows(history: Any) -> list[dict[str, float]]:
+    """One row per epoch (counted from 1, as displayed) with fit's History keys: loss, accuracy, val_loss, val_accuracy."""
+    return [{"epoch": e + 1, **{k: v[i] for k, v in history.history.items()}} for i, e in enumerate(history.epoch)]
+
+
 def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
     text = io.StringIO(newline="")
     w = csv.DictWriter(text, fieldnames=list(rows[0]))
@@ -217,30 +222,23 @@ def _write_history(path: Path, rows: list[dict[str, float]]) -> None:
     atomic_write(path, lambda f: f.write(text.getvalue().encode()))
 
 
-def _plot(path: Path, rows: list[dict[str, float]], title: str) -> bool:
-    """Save the learning curve (loss; train and test accuracy per epoch) as a PNG; False without matplotlib."""
+def _save_run(out: Path, trainer: Any, run: dict[str, Any], title: str) -> None:
+    """Write model.npz, history.csv and learning_curve.png (with matplotlib) for the epochs trainer has done; print where."""
+    from .serialization import save_model
+
+    rows = _history_rows(trainer.history)
+    weights = out / "model.npz"
+    save_model(weights, trainer.model, extra={"command": "minigrad train", "args": run, "history": rows})
+    print(f"saved weights:        {weights}  (minigrad.serialization.load_model reads it back)")
+    _write_history(out / "history.csv", rows)
+    print(f"saved history:        {out / 'history.csv'}")
     try:
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
+        fig = trainer.history.plot(title)
     except ImportError:
-        return False
-    epochs = [r["epoch"] for r in rows]
-    fig = Figure(figsize=(9, 3.6), layout="constrained")
-    ax_loss, ax_acc = fig.subplots(1, 2)
-    ax_loss.plot(epochs, [r["loss"] for r in rows], marker="o", ms=3, label="train")
-    ax_loss.plot(epochs, [r["test_loss"] for r in rows], marker="s", ms=3, label="test")
-    ax_loss.set(xlabel="epoch", ylabel="mean cross-entropy", title="loss")
-    ax_loss.legend(loc="upper right")
-    ax_acc.plot(epochs, [r["train_accuracy"] for r in rows], marker="o", ms=3, label="train")
-    ax_acc.plot(epochs, [r["test_accuracy"] for r in rows], marker="s", ms=3, label="test")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    ax_acc.legend(loc="lower right")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.suptitle(title)
-    atomic_write(path, lambda f: fig.savefig(f, dpi=100, format="png"))
-    return True
+        print("no learning-curve plot: matplotlib is not installed (pip install 'minigrad[plot]')")
+        return
+    atomic_write(out / "learning_curve.png", lambda f: fig.savefig(f, dpi=100, format="png"))
+    print(f"saved learning curve: {out / 'learning_curve.png'}")
 
 
 def _output_dir(out: str | None, dataset: str) -> Path:
@@ -265,12 +263,45 @@ def _output_dir(out: str | None, dataset: str) -> Path:
     raise UsageError("could not find a free run directory under ./runs; pass --out DIR")
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    """Train a MultiLayerNet (or a SimpleConvNet) on a dataset; print each epoch; save weights, history and plot."""
-    from .optimizers import get_optimizer
-    from .serialization import save_model
-    from .trainer import Callback, Trainer
+CHECKPOINT = "checkpoint.npz"
+"""What `minigrad train` writes after every epoch in its output directory, for --resume."""
+RESUME_OPTIONS = ("epochs", "data_dir", "no_download")
+"""The options --resume accepts; everything else comes from the checkpoint."""
 
+
+def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The run's own arguments from the checkpoint at args.resume, with --epochs, --data-dir and --no-download applied."""
+    from .serialization import ModelFileError, load_checkpoint
+
+    defaults = vars(build_parser().parse_args(["train"]))
+    changed = [k for k, v in vars(args).items() if k not in (*RESUME_OPTIONS, "resume", "func") and v != defaults.get(k)]
+    if changed:
+        flags = ", ".join("--" + k.replace("_", "-") for k in changed)
+        raise UsageError(f"--resume continues a run with its own settings; only --epochs, --data-dir and --no-download "
+                         f"apply, got {flags}")
+    try:
+        saved = load_checkpoint(args.resume).extra.get("args")
+    except (OSError, ModelFileError) as e:
+        raise UsageError(f"--resume: {e}") from None
+    if not isinstance(saved, dict) or "trainer" in saved:
+        raise UsageError(f"--resume: {args.resume} was not written by minigrad train (no run settings in it)")
+    merged = {**defaults, **saved, "resume": args.resume, "out": str(Path(args.resume).parent)}
+    for key in RESUME_OPTIONS:
+        if getattr(args, key) not in (None, False):
+            merged[key] = getattr(args, key)
+    return argparse.Namespace(**merged)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a MultiLayerNet (or a SimpleConvNet) on a dataset; show each epoch; save weights, history and plot.
+
+    The test set validates each epoch (fit's val_loss, val_accuracy). After every epoch a checkpoint
+    is written; Ctrl-C saves the completed epochs and says how to resume from it.
+    """
+    from .trainer import Callback, EpochLogger, ProgressBar, Trainer, make_optimizer
+
+    if args.resume is not None:
+        args = _resumed_args(args)
     dtype = np.dtype(args.dtype)
     epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS[args.dataset]
     print(f"loading {args.dataset} ...", flush=True)
@@ -279,57 +310,60 @@ def cmd_train(args: argparse.Namespace) -> int:
     x_train, x_test = x_train.astype(dtype, copy=False), x_test.astype(dtype, copy=False)
     n_classes = int(max(t_train.max(), t_test.max())) + 1
     model, net = _build_model(args, x_train, n_classes, dtype)
-    try:
-        optimizer = get_optimizer(args.optimizer, lr=args.lr)
-    except (TypeError, ValueError) as e:
-        raise UsageError(str(e)) from None
-    out = _output_dir(args.out, args.dataset)
-    print(
-        f"{args.dataset}: {len(x_train)} training and {len(x_test)} test samples; net {net}, "
-        f"{args.optimizer} lr={args.lr}, batch size {args.batch_size}, {epochs} epochs, {dtype.name}, seed {args.seed}",
-        flush=True,
-    )
-    rows: list[dict[str, float]] = []
-    width = len(str(epochs))
+    run = {k: v for k, v in vars(args).items() if k not in ("func", "resume")} | {"epochs": epochs}
+    saved = {"epochs": 0}
 
-    class Report(Callback):
-        """After each epoch: loss and accuracy over the whole training and test sets, as the book's loop prints."""
-
-        def on_epoch_begin(self, trainer: Any, epoch: int) -> None:
-            self.tick = time.perf_counter()
+    class Checkpoint(Callback):
+        """After each epoch, the whole training state to <out>/checkpoint.npz (atomically), with the run's settings."""
 
         def on_epoch_end(self, trainer: Any, epoch: int, logs: Any) -> None:
-            train, test = trainer.evaluate(x_train, t_train), trainer.evaluate(x_test, t_test)
-            rows.append({
-                "epoch": epoch + 1,
-                "loss": train["loss"],
-                "train_accuracy": train["accuracy"],
-                "test_loss": test["loss"],
-                "test_accuracy": test["accuracy"],
-            })
-            print(
-                f"epoch {epoch + 1:>{width}}/{epochs}  loss {train['loss']:.4f}  train acc {train['accuracy']:.4f}  "
-                f"test acc {test['accuracy']:.4f}  ({time.perf_counter() - self.tick:.1f} s)",
-                flush=True,
-            )
+            trainer.save_checkpoint(out / CHECKPOINT, extra={"command": "minigrad train", "args": run})
+            saved["epochs"] = trainer.epoch
 
-    # a progress bar per epoch only where someone watches (and tqdm is installed)
-    verbose = 1 if sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None else 0
-    trainer = Trainer(model, optimizer, rng=args.seed, callbacks=[Report()], verbose=verbose)
-    start = time.perf_counter()
-    trainer.fit(x_train, t_train, epochs=epochs, batch_size=args.batch_size)
-    print(f"trained in {time.perf_counter() - start:.1f} s; final test accuracy {rows[-1]['test_accuracy']:.4f}")
-    weights = out / "model.npz"
-    run = {k: v for k, v in vars(args).items() if k != "func"}
-    save_model(weights, model, extra={"command": "minigrad train", "args": {**run, "epochs": epochs}, "history": rows})
-    print(f"saved weights:        {weights}  (minigrad.serialization.load_model reads it back)")
-    _write_history(out / "history.csv", rows)
-    print(f"saved history:        {out / 'history.csv'}")
-    title = f"{args.dataset}: {net}, {args.optimizer} lr={args.lr}, batch {args.batch_size}"
-    if _plot(out / "learning_curve.png", rows, title):
-        print(f"saved learning curve: {out / 'learning_curve.png'}")
+    # a progress bar where someone watches (and tqdm is installed); else one line per epoch on stdout
+    tty = sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None
+    callbacks = [Checkpoint(), ProgressBar(file=sys.stderr) if tty else EpochLogger(file=sys.stdout)]
+    if args.resume is None:
+        try:
+            optimizer = make_optimizer(args.optimizer, args.lr)
+        except (TypeError, ValueError) as e:
+            raise UsageError(str(e)) from None
+        out = _output_dir(args.out, args.dataset)
+        trainer = Trainer(model, optimizer, rng=args.seed, callbacks=callbacks, verbose=0)
     else:
-        print("no learning-curve plot: matplotlib is not installed (pip install 'minigrad[plot]')")
+        out = Path(args.out)
+        trainer = Trainer.load_checkpoint(args.resume, callbacks=callbacks, verbose=0)
+        saved["epochs"] = trainer.epoch
+        if trainer.epoch >= epochs:
+            raise UsageError(f"{args.resume} has {trainer.epoch} epochs already; pass --epochs N with N > {trainer.epoch}")
+    lr = getattr(trainer.optimizer, "lr", args.lr)
+    print(
+        f"{args.dataset}: {len(x_train)} training and {len(x_test)} test samples; net {net}, "
+        f"{args.optimizer} lr={lr}, batch size {args.batch_size}, {epochs} epochs, {dtype.name}, seed {args.seed}"
+        + (f"; resuming after epoch {trainer.epoch}" if args.resume else ""),
+        flush=True,
+    )
+    title = f"{args.dataset}: {net}, {args.optimizer} lr={lr}, batch {args.batch_size}"
+    start = time.perf_counter()
+    try:
+        trainer.fit(x_train, t_train, epochs=epochs - trainer.epoch, batch_size=args.batch_size,
+                    validation_data=(x_test, t_test))
+    except KeyboardInterrupt:
+        where = f"interrupted in epoch {trainer.epoch + 1}/{epochs}"
+        if not saved["epochs"]:
+            print(f"\nminigrad train: {where}; no epoch was completed, so nothing was saved", file=sys.stderr)
+            return 130
+        done = Trainer.load_checkpoint(out / CHECKPOINT, verbose=0)  # the state after the last completed epoch
+        print(f"\n{where}; saving the {done.epoch} completed epochs", flush=True)
+        _save_run(out, done, run, title)
+        print(f"minigrad train: {where}; the {done.epoch} completed epochs are saved in {out}. Resume with:\n"
+              f"  minigrad train --resume {out / CHECKPOINT}" + (f" --epochs {epochs}" if args.epochs else ""),
+              file=sys.stderr)
+        return 130
+    final = trainer.history.history["val_accuracy"][-1]
+    print(f"trained in {time.perf_counter() - start:.1f} s; final val_accuracy {final:.4f} (on the {len(x_test)} test samples)")
+    _save_run(out, trainer, run, title)
+    print(f"saved checkpoint:     {out / CHECKPOINT}  (minigrad train --resume {out / CHECKPOINT} --epochs N trains on)")
     return 0
 
 
@@ -500,13 +534,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the book's weight_decay_lambda: loss + LAMBDA/2 * sum of squared weights (mlp; default: 0)")
     train.add_argument("--optimizer", choices=tuple(OPTIMIZERS),
                        default="sgd", help="default: sgd")
-    train.add_argument("--lr", type=_positive_float, default=0.1, help="learning rate (default: 0.1)")
+    train.add_argument("--lr", type=_positive_float, default=None,
+                       help="learning rate (default: 0.1 for sgd, as fit; the optimizer's own default otherwise, e.g. adam 0.001)")
     train.add_argument("--batch-size", type=_positive_int, default=100, help="default: 100")
     train.add_argument("--epochs", type=_positive_int, default=None,
                        help=f"default: {DEFAULT_EPOCHS['digits']} for digits, {DEFAULT_EPOCHS['mnist']} for mnist and fashion-mnist")
     train.add_argument("--seed", type=_seed, default=0, help="seeds the weights and the batch order (default: 0)")
     train.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: float64")
     train.add_argument("--out", metavar="DIR", help="output directory (default: ./runs/<dataset>-<date>-<time>)")
+    train.add_argument("--resume", metavar="CHECKPOINT",
+                       help="continue the run saved in CHECKPOINT (its directory's checkpoint.npz) up to --epochs in "
+                       "total, with its own settings; outputs go to the same directory")
     train.set_defaults(func=cmd_train)
 
     check = sub.add_parser(

@@ -1,10 +1,12 @@
-"""matplotlib, an optional extra (pip install 'minigrad[plot]'), set up to write image files with no display."""
+"""matplotlib, an optional extra (pip install 'minigrad[plot]'), imported only when a plot is made."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["pyplot"]
+__all__ = ["pyplot", "figure"]
+
+_MISSING = "plotting needs matplotlib: pip install 'minigrad[plot]'"
 
 
 def pyplot() -> Any:
@@ -12,8 +14,17 @@ def pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'minigrad[plot]'") from None
+        raise ImportError(_MISSING) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def figure(**kwargs: Any) -> Any:
+    """A matplotlib Figure of its own (no pyplot, no window, no global state): it saves with savefig and shows inline in Jupyter."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(_MISSING) from None
+    return Figure(layout="constrained", **kwargs)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
@@ -21,7 +23,7 @@ import numpy as np
 from .functions import check_targets
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .network import Sequential, inference_mode, training_mode
-from .optimizers import SGD, Optimizer
+from .optimizers import Optimizer, get_optimizer
 
 __all__ = [
     "History",
@@ -34,7 +36,24 @@ __all__ = [
     "LambdaCallback",
     "ProgressBar",
     "EpochLogger",
+    "make_optimizer",
+    "DEFAULT_LR",
 ]
+
+DEFAULT_LR = {"sgd": 0.1}
+"""Learning rates fit and `minigrad train` use when none is given: SGD at the chapter's 0.1; other optimizers keep their class defaults."""
+
+
+def make_optimizer(optimizer: Optimizer | str | None = None, lr: float | None = None) -> Any:
+    """An optimizer object as given; a name (default "sgd") through get_optimizer, at lr or DEFAULT_LR's rate for that name."""
+    if optimizer is not None and not isinstance(optimizer, str):
+        if lr is not None:
+            raise TypeError("make_optimizer: lr applies to an optimizer given by name; set it on the optimizer object")
+        return optimizer
+    name = "sgd" if optimizer is None else optimizer.lower()
+    if lr is None:
+        lr = DEFAULT_LR.get(name)
+    return get_optimizer(name, **({} if lr is None else {"lr": lr}))
 
 
 _DIVERGING = {"over": "ignore", "invalid": "ignore", "divide": "ignore"}
@@ -81,6 +100,39 @@ class History:
 
     def __len__(self) -> int:
         return len(self.epoch)
+
+    def plot(self, title: str | None = None) -> Any:
+        """A matplotlib Figure: loss and val_loss, accuracy and val_accuracy per epoch (counted from 1), legends by key."""
+        from .plotting import figure
+
+        fig = figure(figsize=(9, 3.6))
+        ax_loss, ax_acc = fig.subplots(1, 2)
+        epochs = [e + 1 for e in self.epoch]
+        for ax, kind in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+            for key, marker in ((kind, "o"), ("val_" + kind, "s")):
+                if key in self.history:
+                    ax.plot(epochs, self.history[key], marker=marker, ms=3, label=key)
+            ax.set(xlabel="epoch", title=kind)
+            ax.grid(alpha=0.3)
+            ax.xaxis.get_major_locator().set_params(integer=True)
+            if ax.get_lines():
+                ax.legend(loc="upper right" if kind == "loss" else "lower right")
+        if title:
+            fig.suptitle(title)
+        return fig
+
+    def _repr_png_(self) -> bytes | None:
+        """The plot, inline in Jupyter (None without matplotlib or epochs)."""
+        if not self.epoch:
+            return None
+        try:
+            import io
+
+            buffer = io.BytesIO()
+            self.plot().savefig(buffer, format="png", dpi=80)
+            return buffer.getvalue()
+        except ImportError:
+            return None
 
 
 class Callback:
@@ -140,7 +192,7 @@ def _state(model: Any) -> dict[str, np.ndarray]:
 
 
 class EarlyStopping(Callback):
-    """Stop when `monitor` has not improved by more than min_delta for `patience` epochs."""
+    """Stop after `patience` epochs in a row in which `monitor` did not improve by more than min_delta (as Keras)."""
 
     def __init__(
         self,
@@ -170,7 +222,7 @@ class EarlyStopping(Callback):
                 self.best_weights = {k: p.copy() for k, p in _state(trainer.model).items()}
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             trainer.stop_training = True
 
@@ -244,8 +296,13 @@ def _format_logs(logs: Mapping[str, float]) -> str:
     return " - ".join(f"{k} {v:.4f}" for k, v in logs.items())
 
 
+def epoch_line(trainer: Trainer, epoch: int, logs: Mapping[str, float], seconds: float) -> str:
+    """The line an epoch ends with: "epoch 3/10 - 15 batches, 0.4 s - loss 0.1234 - accuracy 0.9612 - val_loss ..."."""
+    return f"epoch {epoch + 1}/{trainer.params['epochs']} - {trainer.params['batches']} batches, {seconds:.1f} s - {_format_logs(logs)}"
+
+
 class ProgressBar(Callback):
-    """A tqdm progress bar per epoch over its batches, closed with the epoch's metrics (needs the `progress` extra)."""
+    """During an epoch a tqdm bar with the running loss; at its end the bar becomes the epoch's line (needs the `progress` extra)."""
 
     def __init__(self, file: TextIO | None = None) -> None:
         try:
@@ -255,30 +312,42 @@ class ProgressBar(Callback):
         self._tqdm, self.file, self._bar = tqdm, file, None
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
-        total = trainer.params["epochs"]
-        self._bar = self._tqdm(total=trainer.params["batches"], desc=f"epoch {epoch + 1}/{total}", unit="batch", file=self.file, leave=True)
+        self._start, self._loss, self._seen = time.perf_counter(), 0.0, 0
+        # nrows: a terminal that reports 0 rows (a bare pty) would make tqdm hide the bar
+        self._bar = self._tqdm(total=trainer.params["batches"], desc=f"epoch {epoch + 1}/{trainer.params['epochs']}",
+                               unit="batch", file=self.file, leave=False, nrows=shutil.get_terminal_size().lines)
 
     def on_batch_end(self, trainer: Trainer, batch: int, logs: Mapping[str, float]) -> None:
+        self._loss += logs["loss"] * logs["size"]
+        self._seen += logs["size"]
+        self._bar.postfix = f"loss {self._loss / self._seen:.4f}"  # type: ignore[union-attr]  # drawn at tqdm's next refresh
         self._bar.update(1)  # type: ignore[union-attr]
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
-        self._bar.set_postfix_str(_format_logs(logs), refresh=False)  # type: ignore[union-attr]
-        self._bar.close()  # type: ignore[union-attr]
+        self._bar.close()  # type: ignore[union-attr]  # leave=False: the bar's line is cleared ...
+        self._bar = None
+        file = self.file if self.file is not None else sys.stderr
+        file.write(epoch_line(trainer, epoch, logs, time.perf_counter() - self._start) + "\n")  # ... and becomes this
+        file.flush()
 
     def on_train_end(self, trainer: Trainer) -> None:
         if self._bar is not None:
-            self._bar.close()  # after an error mid-epoch, leave the terminal tidy
+            self._bar.close()  # after an error or Ctrl-C mid-epoch, leave the terminal tidy
+            self._bar = None
 
 
 class EpochLogger(Callback):
-    """One line per epoch, "epoch 3/10 - loss 0.1234 - accuracy 0.9612 - ...", written to `file` (stderr by default)."""
+    """One line per epoch, "epoch 3/10 - 15 batches, 0.4 s - loss 0.1234 - accuracy 0.9612 - ...", to `file` (default stderr)."""
 
     def __init__(self, file: TextIO | None = None) -> None:
         self.file = file
 
+    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+        self._start = time.perf_counter()
+
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
         file = self.file if self.file is not None else sys.stderr
-        file.write(f"epoch {epoch + 1}/{trainer.params['epochs']} - {_format_logs(logs)}\n")
+        file.write(epoch_line(trainer, epoch, logs, time.perf_counter() - self._start) + "\n")
         file.flush()
 
 
@@ -369,7 +438,7 @@ class Trainer:
     def __init__(
         self,
         model: Any,
-        optimizer: Optimizer | None = None,
+        optimizer: Optimizer | str | None = None,
         *,
         rng: np.random.Generator | int | None = None,
         callbacks: Iterable[Any] = (),
@@ -383,11 +452,16 @@ class Trainer:
                 )
         if isinstance(model, Sequential) and model.last_layer is None:
             raise ValueError("Trainer: the Sequential has no loss; build it with Sequential(..., loss=SoftmaxWithLoss())")
-        if optimizer is not None and not callable(getattr(optimizer, "update", None)):
+        if isinstance(optimizer, str) or optimizer is None:
+            try:
+                optimizer = make_optimizer(optimizer)
+            except ValueError as e:
+                raise ValueError(f"Trainer: {e}") from None
+        elif not callable(getattr(optimizer, "update", None)):
             raise TypeError(f"Trainer: optimizer must have update(params, grads), got {type(optimizer).__name__}")
         _display(verbose)  # validate now, not at the first fit
         self.model = model
-        self.optimizer = optimizer if optimizer is not None else SGD()
+        self.optimizer = optimizer
         self.rng = np.random.default_rng(rng)
         self.callbacks = list(callbacks)
         self.verbose = verbose
@@ -604,7 +678,7 @@ def fit(
     x: np.ndarray,
     t: np.ndarray,
     *,
-    optimizer: Optimizer | None = None,
+    optimizer: Optimizer | str | None = None,
     epochs: int = 10,
     batch_size: int = 100,
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
@@ -615,7 +689,8 @@ def fit(
 ) -> History:
     """Train model on (x, t) for `epochs` epochs of mini-batches shuffled by rng (a seed or Generator); returns a History.
 
-    The optimizer defaults to SGD(lr=0.01). verbose: 0 silent, 1 a tqdm progress bar (one line per
+    The optimizer: an object, or a name for get_optimizer ("adam", ...); by default SGD(lr=0.1), as
+    `minigrad train` (DEFAULT_LR). verbose: 0 silent, 1 a tqdm progress bar (one line per
     epoch on stderr without tqdm), 2 one line per epoch on stderr. For training that continues
     across calls or resumes from a checkpoint, use Trainer.
     """

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -146,9 +147,14 @@ def test_train_with_no_arguments_trains_on_the_shipped_digits_and_saves_model_hi
     with open(history) as f:
         rows = list(csv.DictReader(f))
     assert [int(row["epoch"]) for row in rows] == list(range(1, 31))
-    final = float(rows[-1]["test_accuracy"])
+    assert list(rows[0]) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]  # fit's History keys
+    final = float(rows[-1]["val_accuracy"])
     assert final > 0.9
-    assert f"final test accuracy {final:.4f}" in r.stdout
+    assert f"final val_accuracy {final:.4f}" in r.stdout
+    # each epoch's line shows the figures history.csv keeps for it
+    last = rows[-1]
+    assert epoch_lines[-1].endswith(f"loss {float(last['loss']):.4f} - accuracy {float(last['accuracy']):.4f} - "
+                                    f"val_loss {float(last['val_loss']):.4f} - val_accuracy {final:.4f}")
     model = load_model(weights)  # the saved weights reproduce the reported accuracy
     _, (x_test, t_test) = load_digits()
     assert model.accuracy(x_test.astype(np.float64), t_test) == pytest.approx(final)
@@ -193,7 +199,7 @@ def test_train_model_cnn_trains_the_books_simple_conv_net_on_the_digit_images(tm
     model = load_model(tmp_path / "cnn" / "model.npz")
     assert type(model).__name__ == "SimpleConvNet" and model.config["conv_param"]["filter_num"] == 8
     assert model.params["0.W"].shape == (8, 1, 3, 3) and model.params["0.W"].dtype == np.float32
-    final = float(out.split("final test accuracy ")[1].split(";")[0].split()[0])
+    final = float(out.split("final val_accuracy ")[1].split()[0])
     assert final > 0.85
     _, (x_test, t_test) = load_digits(flatten=False)  # the saved weights reproduce the reported accuracy
     assert model.accuracy(x_test, t_test) == pytest.approx(final, abs=1e-4)
@@ -215,23 +221,103 @@ def test_train_on_mnist_without_files_exits_1_saying_where_to_put_them(tmp_path)
     assert not (tmp_path / "runs").exists()
 
 
-def test_ctrl_c_stops_training_with_exit_130_and_a_short_message(tmp_path):
+def screen(raw: str) -> list[str]:
+    """What a terminal shows after `raw`: each carriage return goes back to the start of the line and overwrites it."""
+    lines = []
+    for line in raw.replace("\r\n", "\n").split("\n"):
+        shown = ""
+        for part in line.split("\r"):
+            shown = part + shown[len(part):]
+        lines.append(shown.rstrip())
+    return lines
+
+
+def spawn_in_a_terminal(tmp_path: Path, *args: str) -> Any:
+    """`minigrad args` in a pseudo-terminal of 24 rows and 120 columns, as a user runs it (pexpect: the test extra)."""
+    pexpect = pytest.importorskip("pexpect")
+    return pexpect.spawn(str(SCRIPT), list(args), cwd=str(tmp_path), env=env_without_data(tmp_path),
+                         dimensions=(24, 120), encoding="utf-8", timeout=120)
+
+
+def test_in_a_terminal_each_epoch_shows_a_bar_that_becomes_one_line_of_fits_figures(tmp_path):
+    child = spawn_in_a_terminal(tmp_path, "train", "--epochs", "3", "--out", "o")
+    raw = child.read()
+    child.close()
+    assert child.exitstatus == 0, raw
+    assert "0/15 [" in raw  # the tqdm bar was drawn ...
+    shown = screen(raw)
+    assert not [line for line in shown if "%|" in line]  # ... and no bar is left on the screen
+    epochs = [line for line in shown if line.startswith("epoch ")]
+    assert [line.split(" - ")[0] for line in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]  # one line per epoch
+    with open(tmp_path / "o" / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    for line, row in zip(epochs, rows):  # the line's figures are the ones history.csv keeps
+        figures = " - ".join(f"{k} {float(row[k]):.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy"))
+        assert line.startswith(f"epoch {row['epoch']}/3 - 15 batches, ") and line.endswith(figures), line
+
+
+def test_ctrl_c_saves_the_completed_epochs_and_resume_continues_exactly(tmp_path):
+    child = spawn_in_a_terminal(tmp_path, "train", "--epochs", "100000", "--out", "o")
+    child.expect(r"epoch 3/100000 - ")
+    child.sendintr()
+    rest = child.read()
+    child.close()
+    assert child.exitstatus == 130, rest
+    message = " ".join(screen(rest))
+    assert "minigrad train: interrupted in epoch " in message and "Resume with:" in message
+    assert "minigrad train --resume o/checkpoint.npz --epochs 100000" in message
+    with open(tmp_path / "o" / "history.csv") as f:
+        done = len(list(csv.DictReader(f)))
+    assert done >= 3 and f"the {done} completed epochs are saved in o" in message
+    for name in ("model.npz", "history.csv", "learning_curve.png", "checkpoint.npz"):
+        assert (tmp_path / "o" / name).is_file(), name
+    assert len(load_model(tmp_path / "o" / "model.npz").params) == 4
+    # resuming two more epochs gives what an uninterrupted run of done + 2 epochs gives, bit for bit
+    r = run(tmp_path, "train", "--resume", "o/checkpoint.npz", "--epochs", str(done + 2))
+    assert r.returncode == 0, r.stderr
+    assert f"resuming after epoch {done}" in r.stdout
+    assert run(tmp_path, "train", "--epochs", str(done + 2), "--out", "straight").returncode == 0
+    assert (tmp_path / "o" / "history.csv").read_text() == (tmp_path / "straight" / "history.csv").read_text()
+    resumed, straight = load_model(tmp_path / "o" / "model.npz"), load_model(tmp_path / "straight" / "model.npz")
+    assert all(np.array_equal(resumed.params[k], straight.params[k]) for k in straight.params)
+
+
+def test_ctrl_c_without_a_terminal_says_so_too(tmp_path):
     p = subprocess.Popen(
         [sys.executable, "-m", "minigrad", "train", "--epochs", "100000", "--out", "o"],
         cwd=tmp_path, env=env_without_data(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         line = ""
-        while not line.startswith("epoch"):
+        while not line.startswith("epoch 2/"):
             line = p.stdout.readline()  # type: ignore[union-attr]
-            assert line, "minigrad train ended before its first epoch"
+            assert line, "minigrad train ended before its second epoch"
         p.send_signal(signal.SIGINT)
-        _, err = p.communicate(timeout=30)
+        _, err = p.communicate(timeout=60)
     finally:
         if p.poll() is None:
             p.kill()
     assert p.returncode == 130
-    assert err.strip() == "minigrad train: interrupted"
+    assert "minigrad train: interrupted in epoch" in err and "--resume o/checkpoint.npz" in err
+
+
+def test_resume_refuses_other_settings_and_a_finished_run(tmp_path, monkeypatch, capsys):
+    assert call(tmp_path, monkeypatch, "train", "--epochs", "2", "--out", "o") == 0
+    assert call(tmp_path, monkeypatch, "train", "--resume", "o/checkpoint.npz", "--lr", "0.5") == 2
+    assert "only --epochs, --data-dir and --no-download apply, got --lr" in capsys.readouterr().err
+    assert call(tmp_path, monkeypatch, "train", "--resume", "o/checkpoint.npz") == 2
+    assert "has 2 epochs already; pass --epochs N with N > 2" in capsys.readouterr().err
+
+
+def test_train_and_fit_default_to_the_same_optimizer(tmp_path, monkeypatch, capsys):
+    from minigrad import SGD, Trainer, TwoLayerNet
+
+    assert call(tmp_path, monkeypatch, "train", "--epochs", "1", "--out", "o") == 0
+    assert "sgd lr=0.1," in capsys.readouterr().out
+    default = Trainer(TwoLayerNet(2, 2, 2), verbose=0).optimizer
+    assert type(default) is SGD and default.lr == 0.1
+    assert call(tmp_path, monkeypatch, "train", "--epochs", "1", "--optimizer", "adam", "--out", "a") == 0
+    assert "adam lr=0.001," in capsys.readouterr().out  # the optimizer's own default, not sgd's 0.1
 
 
 # ---------------------------------------------------------------------------------------------- gradcheck

@@ -244,13 +244,30 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
     snapshots = {}
     keep = LambdaCallback(on_epoch_end=lambda e, logs: snapshots.__setitem__(e, net.params["0.W"].copy()))
     net = small_net()
-    stop = EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
+    stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     h = fit(net, x, t, optimizer=Adam(lr=0.05), epochs=20, batch_size=15, validation_data=(x, wrong),
             rng=0, verbose=0, callbacks=[keep, stop])
     best = int(np.argmin(h.history["val_loss"]))
-    assert len(h.epoch) == best + 3  # best, then two worse epochs (patience 1 exceeded)
+    assert len(h.epoch) == best + 3  # best, then the two epochs of patience without improvement
     assert stop.stopped_epoch == best + 2 and stop.best_epoch == best
     assert np.array_equal(net.params["0.W"], snapshots[best])
+
+
+@pytest.mark.parametrize("patience, stopped", [(0, 2), (1, 2), (2, 3), (3, 4), (4, None)])
+def test_early_stopping_stops_after_patience_epochs_without_improvement_as_keras(patience, stopped):
+    # val_loss improves at epochs 0 and 1, then never: the stop comes after `patience` epochs without improvement,
+    # at epoch 1 + patience (Keras; patience 0 stops at the first such epoch, as 1 does)
+    losses = iter([3.0, 2.0, 2.5, 2.1, 2.2, 2.3])
+
+    class Scripted:
+        def on_epoch_end(self, trainer, epoch, logs):
+            logs["val_loss"] = next(losses)
+
+    x, t = blobs()
+    stop = EarlyStopping(patience=patience)
+    h = fit(small_net(), x, t, epochs=5, verbose=0, callbacks=[Scripted(), stop])
+    assert stop.stopped_epoch == stopped and stop.best_epoch == 1
+    assert len(h) == (stopped + 1 if stopped is not None else 5)
 
 
 def test_early_stopping_on_a_missing_metric_says_to_pass_validation_data():
@@ -282,7 +299,8 @@ def test_verbose_2_writes_one_line_per_epoch_to_stderr_and_verbose_0_nothing(cap
     out, err = capsys.readouterr()
     assert out == ""
     lines = err.strip().splitlines()
-    assert len(lines) == 2 and lines[1].startswith("epoch 2/2 - loss ") and "accuracy" in lines[1]
+    assert len(lines) == 2 and lines[1].startswith("epoch 2/2 - 2 batches, ") and " - loss " in lines[1]
+    assert " - accuracy " in lines[1]
     fit(small_net(), x, t, epochs=2, verbose=0)
     assert capsys.readouterr() == ("", "")
 
@@ -293,7 +311,34 @@ def test_verbose_1_shows_a_tqdm_progress_bar_on_stderr(capsys):
     fit(small_net(), x, t, epochs=2, batch_size=40, verbose=1)
     out, err = capsys.readouterr()
     assert out == ""
-    assert "epoch 2/2" in err and "3/3" in err and "loss" in err
+    assert "epoch 2/2:" in err and "0/3" in err  # the bar, then the epoch's line in its place
+    assert err.rstrip().rsplit("\r", 1)[-1].startswith("epoch 2/2 - 3 batches, ") and " - loss " in err
+
+
+def test_fit_takes_an_optimizer_by_name_and_defaults_to_sgd_at_the_chapters_rate():
+    from minigrad.trainer import make_optimizer
+
+    x, t = blobs()
+    trainer = Trainer(small_net(), "adam", verbose=0)
+    assert type(trainer.optimizer) is Adam and trainer.optimizer.lr == 0.001
+    assert type(Trainer(small_net(), verbose=0).optimizer) is SGD and Trainer(small_net(), verbose=0).optimizer.lr == 0.1
+    assert make_optimizer("sgd").lr == make_optimizer().lr == 0.1 and make_optimizer("momentum", 0.5).lr == 0.5
+    fit(small_net(), x, t, optimizer="rmsprop", epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="name must be one of"):
+        fit(small_net(), x, t, optimizer="adamw", epochs=1, verbose=0)
+
+
+def test_history_plot_draws_the_keys_it_holds():
+    pytest.importorskip("matplotlib")
+    x, t = blobs()
+    history = fit(small_net(), x, t, epochs=3, validation_data=(x, t), verbose=0)
+    fig = history.plot("run")
+    loss_ax, acc_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.get_lines()] == ["loss", "val_loss"]
+    assert [line.get_label() for line in acc_ax.get_lines()] == ["accuracy", "val_accuracy"]
+    assert list(loss_ax.get_lines()[1].get_xdata()) == [1, 2, 3]
+    assert list(loss_ax.get_lines()[1].get_ydata()) == history.history["val_loss"]
+    assert history._repr_png_()[:4] == b"\x89PNG"
 
 
 def test_epoch_logger_writes_to_a_given_stream():
@@ -335,7 +380,7 @@ def test_data_and_model_problems_are_explained():
     with pytest.raises(ValueError, match="has no loss"):
         fit(Sequential(Affine.from_sizes(4, 3)), x, t, verbose=0)
     with pytest.raises(TypeError, match="optimizer must have update"):
-        fit(small_net(), x, t, optimizer="adam", verbose=0)
+        fit(small_net(), x, t, optimizer=3, verbose=0)
 
 
 def test_two_layer_net_trains_with_the_default_sgd():
