@@ -146,21 +146,33 @@ def _seed(text: str) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Forward and backward through the chapter's price graph, printed."""
+    """Forward and backward through the chapter's price graph, printed: inputs, every node's value, every input's gradient."""
+    from .drawing import SYMBOLS
     from .models import price_graph
 
     g = price_graph()
-    inputs = {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1}
-    price = g.forward(**inputs)
+    price = g.forward(apple=100, apple_num=2, orange=150, orange_num=3, tax=1.1)
     grads = g.backward(1)
     print("2 apples at 100 and 3 oranges at 150, with 10% tax, as a Graph of MulLayer and AddLayer")
+    print("inputs:   " + ", ".join(f"{name} {g.values[name]}" for name in g.inputs))
     print(f"forward:  price = (apple * apple_num + orange * orange_num) * tax = {price}")
+    width = max(map(len, g.nodes))
+    for name, (layer, ins) in g.nodes.items():
+        formula = f" {SYMBOLS.get(type(layer).__name__, type(layer).__name__)} ".join(ins)
+        print(f"  {name:<{width}} = {formula:<{2 * width + 3}} = {g.values[name]}")
     print("backward: d price / d input")
     for name, grad in zip(g.inputs, grads):
         print(f"  d{name}: {grad}")
     if args.dot:
         print()
         print(g.to_dot(), end="")
+    if args.png:
+        try:
+            g.draw(args.png, title="price = (apple · apple_num + orange · orange_num) · tax: values, and gradients in red")
+        except ImportError as e:
+            print(f"minigrad demo: {e}", file=sys.stderr)
+            return 1
+        print(f"saved the graph's picture: {args.png}")
     return 0
 
 
@@ -503,6 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the apple/orange price graph, forward and backward",
                           description="The chapter's shopping example as a Graph: forward price, backward gradients.")
     demo.add_argument("--dot", action="store_true", help="also print the graph as Graphviz DOT (edges: value, red gradient)")
+    demo.add_argument("--png", metavar="FILE", help="also draw the graph as the book does (values, gradients in red) "
+                      "to FILE, .png or .svg (needs matplotlib: the plot extra)")
     demo.set_defaults(func=cmd_demo)
 
     train = sub.add_parser(

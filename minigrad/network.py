@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import os
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -393,6 +394,29 @@ class Graph(_Net):
         self.gradients, self.edge_gradients = grads, edges
         result = tuple(grads.get(n) for n in self.inputs)
         return result[0] if len(result) == 1 else result
+
+    def draw(self, path: str | os.PathLike[str] | None = None, *, title: str | None = None, dpi: int = 100) -> Any:
+        """The graph as the book draws it (values on edges, gradients in red under them): a matplotlib Figure, also written to path (.png or .svg)."""
+        from .drawing import draw_graph, save
+
+        fig = draw_graph(self, title=title)
+        if path is not None:
+            suffix = os.fspath(path).rsplit(".", 1)[-1].lower()
+            if suffix not in ("png", "svg"):
+                raise ValueError(f"Graph.draw: path must end in .png or .svg, got {os.fspath(path)!r}")
+            save(fig, path, format=suffix, dpi=dpi)
+        return fig
+
+    def _repr_svg_(self) -> str | None:
+        """The drawing, inline in Jupyter (None without matplotlib, and Jupyter shows the repr)."""
+        try:
+            from .drawing import draw_graph, save
+        except ImportError:
+            return None
+        try:
+            return save(draw_graph(self), format="svg").decode()  # type: ignore[union-attr]
+        except ImportError:
+            return None
 
     def to_dot(self) -> str:
         """Graphviz DOT text: each edge labelled with its forward value and, in red, the gradient it carries back."""

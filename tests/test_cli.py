@@ -120,6 +120,19 @@ def test_demo_prints_the_chapters_price_and_gradients(tmp_path):
     for expected in ("dapple: 2.2", "dapple_num: 110.00000000000001", "dorange: 3.3000000000000003",
                      "dorange_num: 165.0", "dtax: 650.0"):
         assert f"  {expected}" in lines
+    # every input and every node's forward value, as the chapter's figures show them
+    assert "inputs:   apple 100, apple_num 2, orange 150, orange_num 3, tax 1.1" in lines
+    values = {line.split("=")[0].strip(): line.rsplit("=", 1)[1].strip() for line in lines if line.startswith("  ") and "=" in line}
+    assert values == {"apple_price": "200", "orange_price": "450", "all_price": "650", "price": "715.0000000000001"}
+
+
+def test_demo_png_writes_the_books_picture_of_the_graph(tmp_path):
+    pytest.importorskip("matplotlib")
+    r = run(tmp_path, "demo", "--png", "graph.png")
+    assert r.returncode == 0, r.stderr
+    assert "saved the graph's picture: graph.png" in r.stdout
+    data = (tmp_path / "graph.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
 
 
 def test_demo_dot_prints_graphviz_with_values_and_gradients(tmp_path):
@@ -128,6 +141,7 @@ def test_demo_dot_prints_graphviz_with_values_and_gradients(tmp_path):
     dot = r.stdout[r.stdout.index("digraph minigrad {"):]
     assert dot.rstrip().endswith("}")
     assert '"all_price" -> "price" [label=<650<BR/><FONT COLOR="red">1.1</FONT>>];' in dot
+    assert '"tax" -> "price" [label=<1.1<BR/><FONT COLOR="red">650.0</FONT>>];' in dot
 
 
 # ---------------------------------------------------------------------------------------------- train

@@ -104,8 +104,8 @@ def run_block(block: Block, namespace: dict) -> tuple[str, str]:
             namespace.update(test.globs)
             if runner.failures:
                 # an example that raised a missing-optional ImportError is a skip, not a failure
-                reasons = [r for r in (re.findall(r"ModuleNotFoundError: No module named '(\w+)'", "".join(out)))
-                           if r in OPTIONAL]
+                found = re.findall(r"No module named '(\w+)'|needs (\w+): pip install", "".join(out))
+                reasons = [r for pair in found for r in pair if r in OPTIONAL]
                 if reasons and not CI:
                     return "skip", f"needs {reasons[0]}"
                 return "fail", "".join(out)
