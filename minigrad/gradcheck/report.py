@@ -104,6 +104,12 @@ class GradcheckResult:
                 return t
         raise KeyError(f"GradcheckResult: no tensor named {name!r}; tensors are {[t.name for t in self.tensors]}")
 
+    def _repr_html_(self) -> str:
+        """The report as an HTML table, for Jupyter."""
+        from ..jupyter import report_html
+
+        return report_html(str(self))
+
     def __str__(self) -> str:
         head = (
             f"gradcheck {self.layer}: {'ok' if self.ok else 'FAIL'}  ({self.dtype}, eps={self.eps:.0e}, "
