@@ -196,7 +196,7 @@ def test_train_with_batchnorm_dropout_and_weight_decay_builds_the_books_extended
     assert [type(l).__name__ for l in model] == ["Affine", "BatchNormalization", "ReLU", "Dropout", "Affine"]
     assert model[3].dropout_ratio == 0.3 and model.weight_decay_lambda == 0.001
     assert isinstance(model[1], BatchNormalization) and isinstance(model[3], Dropout)
-    final = float(out.split("final test accuracy ")[1].split(";")[0].split()[0])
+    final = float(out.split("final val_accuracy ")[1].split()[0])
     assert final > 0.9
     _, (x_test, t_test) = load_digits()  # the saved weights and running statistics reproduce the reported accuracy
     assert model.accuracy(x_test.astype(np.float64), t_test) == pytest.approx(final, abs=1e-4)  # printed to 4 places
