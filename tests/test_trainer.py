@@ -452,7 +452,7 @@ def test_early_stopping_restores_the_best_epochs_running_statistics_with_its_wei
     snapshots = {}
     net = modal_net()
     keep = LambdaCallback(on_epoch_end=lambda e, logs: snapshots.__setitem__(e, net.buffers["1.running_var"].copy()))
-    stop = EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
+    stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)  # stops 2 epochs after the best
     h = fit(net, x, t, optimizer=Adam(lr=0.05), epochs=20, batch_size=15, validation_data=(x, wrong),
             rng=0, verbose=0, callbacks=[keep, stop])
     best = int(np.argmin(h.history["val_loss"]))
