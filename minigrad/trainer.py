@@ -10,6 +10,7 @@ own function); the library itself never prints — ``verbose`` only chooses whic
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import shutil
@@ -126,8 +127,6 @@ class History:
         if not self.epoch:
             return None
         try:
-            import io
-
             buffer = io.BytesIO()
             self.plot().savefig(buffer, format="png", dpi=80)
             return buffer.getvalue()
@@ -145,7 +144,7 @@ class Callback:
         """Before each epoch."""
 
     def on_batch_end(self, trainer: Trainer, batch: int, logs: Mapping[str, float]) -> None:
-        """After each optimizer step; logs: {"loss": the batch's loss, "size": its sample count}."""
+        """After each optimizer step; logs: {"loss": the batch's loss, "size": its sample count, "accuracy" when the loss defines it}."""
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
         """After each epoch (already in trainer.history); set trainer.stop_training = True to stop."""
@@ -302,7 +301,7 @@ def epoch_line(trainer: Trainer, epoch: int, logs: Mapping[str, float], seconds:
 
 
 class ProgressBar(Callback):
-    """During an epoch a tqdm bar with the running loss; at its end the bar becomes the epoch's line (needs the `progress` extra)."""
+    """During an epoch a tqdm bar with the running loss and accuracy; at its end the bar becomes the epoch's line (needs the `progress` extra)."""
 
     def __init__(self, file: TextIO | None = None) -> None:
         try:
@@ -312,15 +311,20 @@ class ProgressBar(Callback):
         self._tqdm, self.file, self._bar = tqdm, file, None
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
-        self._start, self._loss, self._seen = time.perf_counter(), 0.0, 0
+        self._start, self._loss, self._correct, self._seen = time.perf_counter(), 0.0, 0.0, 0
         # nrows: a terminal that reports 0 rows (a bare pty) would make tqdm hide the bar
         self._bar = self._tqdm(total=trainer.params["batches"], desc=f"epoch {epoch + 1}/{trainer.params['epochs']}",
                                unit="batch", file=self.file, leave=False, nrows=shutil.get_terminal_size().lines)
 
     def on_batch_end(self, trainer: Trainer, batch: int, logs: Mapping[str, float]) -> None:
-        self._loss += logs["loss"] * logs["size"]
-        self._seen += logs["size"]
-        self._bar.postfix = f"loss {self._loss / self._seen:.4f}"  # type: ignore[union-attr]  # drawn at tqdm's next refresh
+        size = logs["size"]
+        self._loss += logs["loss"] * size
+        self._seen += size
+        running = f"loss {self._loss / self._seen:.4f}"
+        if "accuracy" in logs:  # weighted by samples, as the epoch's figure (binary accuracy: near enough while running)
+            self._correct += logs["accuracy"] * size
+            running += f" - accuracy {self._correct / self._seen:.4f}"
+        self._bar.postfix = running  # type: ignore[union-attr]  # drawn at tqdm's next refresh
         self._bar.update(1)  # type: ignore[union-attr]
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
@@ -422,6 +426,12 @@ class _Scorer:
             np.argmax(y, axis=-1, out=self.pred[start : start + len(y)])
         else:
             self.count += int(np.count_nonzero((y > 0) == (self.labels[idx] > 0.5)))
+
+    def batch_accuracy(self, y: np.ndarray, start: int, idx: Any) -> float:
+        """The fraction correct in the batch just recorded (for displays: only computed when a callback listens)."""
+        if self.pred is not None:
+            return int(np.count_nonzero(self.pred[start : start + len(y)] == self.labels[idx])) / len(y)
+        return int(np.count_nonzero((y > 0) == (self.labels[idx] > 0.5))) / y.size
 
     def accuracy(self, order: np.ndarray | None) -> float:
         """The fraction correct over the epoch (order: the permutation used, None for in order); resets."""
@@ -585,8 +595,12 @@ class Trainer:
                 scorer.record(model.scores, start, idx)
             size = len(xb)
             loss_sum += loss * size
-            for hook in on_batch_end:
-                hook(self, b, {"loss": loss, "size": size})
+            if on_batch_end:
+                batch_logs = {"loss": loss, "size": size}
+                if scorer is not None:
+                    batch_logs["accuracy"] = scorer.batch_accuracy(model.scores, start, idx)
+                for hook in on_batch_end:
+                    hook(self, b, batch_logs)
         logs = {"loss": loss_sum / n}
         if scorer is not None:
             logs["accuracy"] = scorer.accuracy(order)

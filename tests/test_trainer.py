@@ -459,3 +459,13 @@ def test_early_stopping_restores_the_best_epochs_running_statistics_with_its_wei
     assert stop.stopped_epoch == best + 2
     assert np.array_equal(net.buffers["1.running_var"], snapshots[best])
     assert not np.array_equal(snapshots[best], snapshots[best + 2])
+
+
+def test_batch_logs_carry_accuracies_whose_weighted_mean_is_the_epochs():
+    x, t = blobs(n=150)
+    seen = []
+    h = fit(small_net(), x, t, epochs=2, batch_size=40, verbose=0, rng=0,
+            callbacks=[LambdaCallback(on_batch_end=lambda b, logs: seen.append((logs["accuracy"], logs["size"])))])
+    second = seen[len(seen) // 2:]
+    assert [s for _, s in second] == [40, 40, 40, 30]
+    assert sum(a * s for a, s in second) / 150 == pytest.approx(h.history["accuracy"][1], abs=1e-12)
