@@ -242,7 +242,11 @@ class Sequential(_Net):
         return self.grads
 
     def numerical_gradient(self, x: ArrayLike, t: ArrayLike) -> dict[str, np.ndarray]:
-        """The chapter's slow way: central differences of loss(x, t) for every parameter element."""
+        """The chapter's slow way: central differences of loss(x, t) for every parameter element.
+
+        A Dropout in training mode draws a new mask for every loss evaluated here: call eval() first, or
+        use minigrad.gradcheck.gradcheck, which replays each layer's generator.
+        """
         return {
             name: numerical.numerical_gradient(lambda _: self.loss(x, t), p)
             for name, p in self.params.items()

@@ -202,6 +202,14 @@ def test_train_with_batchnorm_dropout_and_weight_decay_builds_the_books_extended
     assert model.accuracy(x_test.astype(np.float64), t_test) == pytest.approx(final, abs=1e-4)  # printed to 4 places
 
 
+def test_train_model_cnn_with_batchnorm_normalizes_per_channel(tmp_path, monkeypatch, capsys):
+    status = call(tmp_path, monkeypatch, "train", "--model", "cnn", "--batchnorm", "--filters", "4", "--hidden", "10",
+                  "--epochs", "1", "--out", "cnnbn")
+    assert status == 0 and "(cnn, batch norm)" in capsys.readouterr().out
+    model = load_model(tmp_path / "cnnbn" / "model.npz")
+    assert model.config["use_batchnorm"] and model.buffers["1.running_mean"].shape == (4,)
+
+
 def test_train_model_cnn_trains_the_books_simple_conv_net_on_the_digit_images(tmp_path, monkeypatch, capsys):
     status = call(tmp_path, monkeypatch, "train", "--model", "cnn", "--filters", "8", "--hidden", "40", "--optimizer",
                   "adam", "--lr", "0.01", "--epochs", "4", "--dtype", "float32", "--out", "cnn")
