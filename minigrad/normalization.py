@@ -97,6 +97,7 @@ class BatchNormalization(Layer):
         )
 
     def forward(self, x: ArrayLike) -> np.ndarray:
+        self.xn = None  # a forward that raises leaves nothing for backward
         x = as_numeric(x, "BatchNormalization.forward", "x")
         gamma, beta = self.params["gamma"], self.params["beta"]
         axes, shape = self._layout(x)
@@ -129,7 +130,7 @@ class BatchNormalization(Layer):
     def backward(self, dout: ArrayLike) -> np.ndarray:
         """dβ = Σ dout, dγ = Σ dout·x̂; dx = (dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂))/σ in training, dx̂/σ in inference."""
         xn = self._cache(self.xn)
-        dout = self._dout(dout, xn.shape)
+        dout = self._dout(dout, xn.shape, xn.dtype)
         axes, shape = self.axes, self.shape
         self.grads["beta"] = dout.sum(axis=axes).reshape(-1)
         self.grads["gamma"] = (dout * xn).sum(axis=axes).reshape(-1)
@@ -157,6 +158,7 @@ class Dropout(Layer):
         self.mask: np.ndarray | None = None
 
     def forward(self, x: ArrayLike) -> np.ndarray:
+        self.mask = None  # a forward that raises leaves nothing for backward
         x = as_numeric(x, "Dropout.forward", "x")
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
@@ -170,7 +172,7 @@ class Dropout(Layer):
 
     def backward(self, dout: ArrayLike) -> np.ndarray:
         mask = self._cache(self.mask)
-        return self._dout(dout, mask.shape) * mask
+        return self._dout(dout, mask.shape, mask.dtype) * mask
 
     def __repr__(self) -> str:
         return f"Dropout({self.dropout_ratio})"

@@ -39,7 +39,10 @@ def _report_counts():
     yield
     path = os.environ.get("MINIGRAD_FUZZ_COUNTS")
     if path:
-        counts = json.loads(open(path).read()) if os.path.exists(path) else {}
+        counts = {}
+        if os.path.exists(path):
+            with open(path) as f:
+                counts = json.load(f)
         for area, n in TRIED.items():
             counts[area] = counts.get(area, 0) + n
         with open(path, "w") as f:

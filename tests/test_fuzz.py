@@ -34,7 +34,10 @@ def _report_counts():
     yield
     path = os.environ.get("MINIGRAD_FUZZ_COUNTS")
     if path:
-        counts = json.loads(open(path).read()) if os.path.exists(path) else {}
+        counts = {}
+        if os.path.exists(path):
+            with open(path) as f:
+                counts = json.load(f)
         for area, n in TRIED.items():
             counts[area] = counts.get(area, 0) + n
         with open(path, "w") as f:
@@ -278,6 +281,43 @@ def test_layers_keep_shapes_and_dtypes_and_leave_inputs_alone(data, kind, n, d, 
     assert np.array_equal(x, before, equal_nan=True)
     with pytest.raises(ValueError, match=rf"^{kind}\.backward: dout must have the output's shape"):
         layer.backward(np.ones((n + 1, 7), dtype=dout_dtype))
+
+
+@settings(max_examples=200)
+@given(data=st.data(), kind=st.sampled_from(["Convolution", "Pooling", "BatchNormalization", "Dropout"]), n=st.integers(0, 3),
+       dtype=st.sampled_from(FLOATS), dout_dtype=st.sampled_from(FLOATS), how=LAYOUTS, training=st.booleans())
+def test_image_and_normalization_layers_keep_shapes_and_dtypes(data, kind, n, dtype, dout_dtype, how, training):
+    TRIED["layers"] += 1
+    from minigrad import BatchNormalization, Convolution, Dropout, Pooling
+
+    shape = (n, 2, 3, 3)
+    if kind == "Pooling":  # a max: extreme and non-finite values pass through untouched
+        x = data.draw(values(shape, dtype, nonfinite=True))
+    else:
+        x = np.asarray(data.draw(st.lists(st.floats(-1e3, 1e3), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))), dtype=dtype).reshape(shape)
+    x = layout(x, how)
+    before = x.copy()
+    layer = {
+        "Convolution": lambda: Convolution(np.linspace(-1, 1, 2 * 2 * 2 * 2, dtype=dtype).reshape(2, 2, 2, 2), np.ones(2, dtype=dtype)),
+        "Pooling": lambda: Pooling(2, 2, stride=1),
+        "BatchNormalization": lambda: BatchNormalization(np.ones(2, dtype=dtype), np.zeros(2, dtype=dtype)),
+        "Dropout": lambda: Dropout(0.5, rng=0),
+    }[kind]()
+    if hasattr(layer, "training"):
+        layer.training = training
+    if kind == "BatchNormalization" and training and n * 9 < 2:
+        with pytest.raises(ValueError, match=r"^BatchNormalization\.forward: training needs at least 2 values"):
+            layer.forward(x)
+        with pytest.raises(RuntimeError, match="called before forward"):
+            layer.backward(np.ones(shape))
+        return
+    y = layer.forward(x)
+    assert y.dtype == dtype and y.shape[0] == n
+    g = layer.backward(layout(np.ones(y.shape, dtype=dout_dtype), how))
+    assert g.shape == x.shape and g.dtype == dtype, (kind, g.dtype)
+    for name, grad in layer.grads.items():
+        assert grad.dtype == layer.params[name].dtype and grad.shape == layer.params[name].shape, name
+    assert np.array_equal(x, before, equal_nan=True)
 
 
 @settings(max_examples=100)
