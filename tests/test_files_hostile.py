@@ -314,6 +314,10 @@ def test_a_gzip_idx_bomb_is_read_only_as_far_as_its_header_says(tmp_path):
     mib, seconds, err = peak(f"minigrad.datasets.read_idx({str(path)!r}, shape=(4,))", tmp_path)
     assert err.startswith("IdxFormatError: ") and str(path) in err and "corrupt" in err, err
     assert mib < 20 and seconds < 3, (mib, seconds)
+    # the download path reads a fetched file the same way before hashing it: never past the expected size
+    mib, seconds, err = peak(f"minigrad.datasets._read_bytes({str(path)!r}, limit=12)", tmp_path)
+    assert err.startswith("IdxFormatError: ") and "more than the 12 bytes expected once decompressed" in err, err
+    assert mib < 20 and seconds < 3, (mib, seconds)
 
 
 def test_a_gzip_idx_whose_header_claims_more_than_expected_is_refused_at_the_header(tmp_path):
