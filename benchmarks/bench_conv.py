@@ -48,7 +48,7 @@ from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 
 from minigrad import SimpleConvNet  # noqa: E402
 from minigrad.optimizers import SGD, Adam  # noqa: E402
-from minigrad.trainer import fit  # noqa: E402
+from minigrad.trainer import Trainer, fit  # noqa: E402
 
 LR = 0.1
 DTYPES = (np.float32, np.float64)
@@ -333,21 +333,21 @@ def bench(batch: int, blocks: int, steps: int, torch: bool = False) -> dict[str,
 
 
 def fit_epoch(dtype: Any) -> dict[str, float]:
-    """One epoch of fit (Adam, batch 100) with SimpleConvNet on Fashion-MNIST: seconds, peak bytes, dataset bytes."""
+    """One epoch of fit (Adam, batch 100) with SimpleConvNet on Fashion-MNIST: wall and CPU seconds, peak bytes, dataset bytes."""
     from minigrad.datasets import load_fashion_mnist
 
     (x, t), (x_test, t_test) = load_fashion_mnist(flatten=False, download=False)
     x = x.astype(dtype, copy=False)
     dataset = x.nbytes + t.nbytes
     net = SimpleConvNet(rng=0, dtype=dtype)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.thread_time()
     fit(net, x, t, optimizer=Adam(lr=0.001), epochs=1, batch_size=100, rng=0, verbose=0)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.thread_time() - start_cpu
     tracemalloc.start()  # a second epoch, traced (tracing slows allocation, so it is not the timed one)
     fit(net, x, t, optimizer=Adam(lr=0.001), epochs=1, batch_size=100, rng=1, verbose=0)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"seconds": seconds, "peak": peak, "dataset": dataset, "test_accuracy": net.accuracy(x_test.astype(dtype), t_test)}
+    return {"seconds": seconds, "cpu": cpu, "peak": peak, "dataset": dataset, "test_accuracy": Trainer(net, verbose=0).evaluate(x_test.astype(dtype), t_test, batch_size=100)["accuracy"]}
 
 
 def main() -> None:
@@ -369,7 +369,7 @@ def main() -> None:
           f"Python {platform.python_version()}, {platform.machine()}; single-threaded BLAS"
           f"{' and PyTorch' if has_torch else ''}; medians of {args.blocks} interleaved blocks of {args.steps} steps")
     print(f"{'batch':>5} {'dtype':>7} {'fused ms':>9} {'minigrad ms':>11} {'book ms':>8} {'torch ms':>9} "
-          f"{'minigrad/fused':>14} {'minigrad/book':>13} {'torch/fused':>11} {'minigrad/torch':>14}")
+          f"{'minigrad/fused':>14} {'minigrad/book':>13} {'fused/book':>10} {'torch/fused':>11} {'minigrad/torch':>14}")
     for batch in args.batches:
         r = bench(batch, args.blocks, args.steps)
         if has_torch:  # PyTorch in a process of its own: its threads in minigrad's process slow numpy down
@@ -378,17 +378,19 @@ def main() -> None:
                       if k.startswith("torch")})
         for dtype in DTYPES:
             n = np.dtype(dtype).name
-            mg_book = r[f"minigrad {n}"] / r[f"book {n}"]
+            mg_book, fused_book = r[f"minigrad {n}/fused"] / r[f"book {n}/fused"], 1 / r[f"book {n}/fused"]
             torch_ms, torch_ratio, mg_torch = (f"{r[f'torch {n}']:>9.2f}", f"{r[f'torch {n}/fused']:>11.3f}",
                                                f"{r[f'minigrad {n}/fused'] / r[f'torch {n}/fused']:>14.3f}") if has_torch else ("-",) * 3
             print(f"{batch:>5} {n:>7} {r[f'fused {n}']:>9.2f} {r[f'minigrad {n}']:>11.2f} {r[f'book {n}']:>8.2f} "
-                  f"{torch_ms:>9} {r[f'minigrad {n}/fused']:>14.3f} {mg_book:>13.3f} {torch_ratio:>11} {mg_torch:>14}", flush=True)
+                  f"{torch_ms:>9} {r[f'minigrad {n}/fused']:>14.3f} {mg_book:>13.3f} {fused_book:>10.3f} {torch_ratio:>11} {mg_torch:>14}",
+                  flush=True)
         print(f"{batch:>5} float32 speed-up over float64 (minigrad, interleaved): "
               f"{r['minigrad float64'] / r['minigrad float32']:.2f}x (fused: {r['fused float64'] / r['fused float32']:.2f}x)")
     print("targets: minigrad/fused <= 1.5 at batch 100 float32; minigrad/book <= 0.2; float32 >= 1.5x faster than float64")
     if not args.no_fit:
         f = fit_epoch(np.float32)
-        print(f"\nFashion-MNIST, one epoch of fit (SimpleConvNet float32, Adam lr=0.001, batch 100): {f['seconds']:.1f} s, "
+        print(f"\nFashion-MNIST, one epoch of fit (SimpleConvNet float32, Adam lr=0.001, batch 100): {f['seconds']:.1f} s "
+              f"({f['cpu']:.1f} s CPU), "
               f"test accuracy after it {f['test_accuracy']:.4f}")
         print(f"peak memory allocated during a fit epoch: {f['peak'] / 2**20:.1f} MiB, {100 * f['peak'] / f['dataset']:.1f}% "
               f"of the dataset's {f['dataset'] / 2**20:.1f} MiB (target: at most 50%)")
