@@ -295,7 +295,7 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
         saved = load_checkpoint(args.resume).extra.get("args")
     except (OSError, ModelFileError) as e:
         raise UsageError(f"--resume: {e}") from None
-    if not isinstance(saved, dict) or "trainer" in saved:
+    if not isinstance(saved, dict):
         raise UsageError(f"--resume: {args.resume} was not written by minigrad train (no run settings in it)")
     merged = {**defaults, **saved, "resume": args.resume, "out": str(Path(args.resume).parent)}
     for key in RESUME_OPTIONS:

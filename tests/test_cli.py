@@ -417,3 +417,11 @@ def test_gradcheck_with_the_wrong_number_of_inputs_fails_saying_so(tmp_path, mon
 def test_gradcheck_accepts_a_factory_function_or_a_layer_instance(tmp_path, monkeypatch, capsys, layer_file, name):
     assert call(tmp_path, monkeypatch, "gradcheck", f"my_layers.py:{name}", "--shapes", "2,3") == 0
     assert "(Square)" in capsys.readouterr().out
+
+
+def test_resume_from_a_checkpoint_without_run_settings_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    from minigrad import Trainer, TwoLayerNet
+
+    Trainer(TwoLayerNet(64, 5, 10, rng=0), verbose=0).save_checkpoint(tmp_path / "mine.npz")
+    assert call(tmp_path, monkeypatch, "train", "--resume", "mine.npz") == 2
+    assert "mine.npz was not written by minigrad train (no run settings in it)" in capsys.readouterr().err
