@@ -361,15 +361,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.fit(x_train, t_train, epochs=epochs - trainer.epoch, batch_size=args.batch_size,
                     validation_data=(x_test, t_test))
     except KeyboardInterrupt:
-        where = f"interrupted in epoch {trainer.epoch + 1}/{epochs}"
+        if trainer.epoch > saved["epochs"]:  # Ctrl-C after an epoch ended, before its checkpoint: write it now
+            trainer.save_checkpoint(out / CHECKPOINT, extra={"command": "minigrad train", "args": run})
+            saved["epochs"] = trainer.epoch
         if not saved["epochs"]:
-            print(f"\nminigrad train: {where}; no epoch was completed, so nothing was saved", file=sys.stderr)
+            print(f"\nminigrad train: interrupted in epoch 1 of {epochs}; no epoch was completed, so nothing was saved",
+                  file=sys.stderr)
             return 130
-        done = Trainer.load_checkpoint(out / CHECKPOINT, verbose=0)  # the state after the last completed epoch
-        print(f"\n{where}; saving the {done.epoch} completed epochs", flush=True)
+        # the state after the last completed epoch (a partly trained epoch is left out, so a resume is exact)
+        done = Trainer.load_checkpoint(out / CHECKPOINT, verbose=0)
+        print(f"\ninterrupted: saving the {done.epoch} completed epochs", flush=True)
         _save_run(out, done, run, title)
-        print(f"minigrad train: {where}; the {done.epoch} completed epochs are saved in {out}. Resume with:\n"
-              f"  minigrad train --resume {out / CHECKPOINT}" + (f" --epochs {epochs}" if args.epochs else ""),
+        print(f"minigrad train: interrupted; the {done.epoch} completed epochs (of {epochs}) are saved in {out}. "
+              f"Resume with:\n  minigrad train --resume {out / CHECKPOINT}" + (f" --epochs {epochs}" if args.epochs else ""),
               file=sys.stderr)
         return 130
     final = trainer.history.history["val_accuracy"][-1]

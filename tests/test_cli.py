@@ -286,11 +286,11 @@ def test_ctrl_c_saves_the_completed_epochs_and_resume_continues_exactly(tmp_path
     child.close()
     assert child.exitstatus == 130, rest
     message = " ".join(screen(rest))
-    assert "minigrad train: interrupted in epoch " in message and "Resume with:" in message
+    assert "minigrad train: interrupted; the " in message and "Resume with:" in message
     assert "minigrad train --resume o/checkpoint.npz --epochs 100000" in message
     with open(tmp_path / "o" / "history.csv") as f:
         done = len(list(csv.DictReader(f)))
-    assert done >= 3 and f"the {done} completed epochs are saved in o" in message
+    assert done >= 3 and f"the {done} completed epochs (of 100000) are saved in o" in message
     for name in ("model.npz", "history.csv", "learning_curve.png", "checkpoint.npz"):
         assert (tmp_path / "o" / name).is_file(), name
     assert len(load_model(tmp_path / "o" / "model.npz").params) == 4
@@ -320,7 +320,7 @@ def test_ctrl_c_without_a_terminal_says_so_too(tmp_path):
         if p.poll() is None:
             p.kill()
     assert p.returncode == 130
-    assert "minigrad train: interrupted in epoch" in err and "--resume o/checkpoint.npz" in err
+    assert "minigrad train: interrupted; the " in err and "--resume o/checkpoint.npz" in err
 
 
 def test_resume_refuses_other_settings_and_a_finished_run(tmp_path, monkeypatch, capsys):
@@ -425,3 +425,24 @@ def test_resume_from_a_checkpoint_without_run_settings_is_a_usage_error(tmp_path
     Trainer(TwoLayerNet(64, 5, 10, rng=0), verbose=0).save_checkpoint(tmp_path / "mine.npz")
     assert call(tmp_path, monkeypatch, "train", "--resume", "mine.npz") == 2
     assert "mine.npz was not written by minigrad train (no run settings in it)" in capsys.readouterr().err
+
+
+def test_ctrl_c_between_an_epochs_end_and_its_checkpoint_keeps_that_epoch(tmp_path, monkeypatch, capsys):
+    from minigrad.trainer import Trainer
+
+    calls = []
+    save = Trainer.save_checkpoint
+
+    def interrupted_third_save(self, *args, **kwargs):
+        calls.append(self.epoch)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # as if Ctrl-C came while epoch 3's checkpoint was being written
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "save_checkpoint", interrupted_third_save)
+    assert call(tmp_path, monkeypatch, "train", "--epochs", "50", "--out", "o") == 130
+    assert "the 3 completed epochs (of 50) are saved in o" in capsys.readouterr().err
+    monkeypatch.setattr(Trainer, "save_checkpoint", save)
+    assert call(tmp_path, monkeypatch, "train", "--resume", "o/checkpoint.npz", "--epochs", "5") == 0
+    assert call(tmp_path, monkeypatch, "train", "--epochs", "5", "--out", "straight") == 0
+    assert (tmp_path / "o" / "history.csv").read_text() == (tmp_path / "straight" / "history.csv").read_text()
