@@ -31,6 +31,16 @@ def test_gradcheck_benchmark_passes_the_whole_two_layer_net_and_prints_both_timi
     assert "    3 " in out and "  100 " in out
 
 
+def test_gradcheck_benchmark_measures_the_kink_rule_and_compares_with_a_revision():
+    out = run("bench_gradcheck.py", "--kinks")
+    assert "max pool over ReLU outputs" in out and "FAIL" not in out and "KINKS" not in out.split("verdict", 1)[1]
+    inside = subprocess.run(["git", "rev-parse", "--verify", "HEAD"], cwd=BENCHMARKS.parent, capture_output=True)
+    if inside.returncode != 0:
+        pytest.skip("not a git checkout: --rev exports the other revision with git archive")
+    out = run("bench_gradcheck.py", "--rev", "HEAD", "--rounds", "2")
+    assert "working tree" in out and "  100 " in out
+
+
 def test_fit_benchmark_prints_the_trainer_overhead_and_peak_memory():
     try:
         load_fashion_mnist(download=False)

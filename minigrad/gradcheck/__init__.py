@@ -108,13 +108,13 @@ def gradcheck(
     try:
         with np.errstate(all="ignore"):
             try:
-                check, result = _run(layer, arrays, params, saved, state, options, hygiene, promote)
+                check, result = _run(layer, inputs, arrays, params, saved, state, options, hygiene, promote)
             except ValueError as e:  # the layer writes into an array it held before the check (see LayerState)
                 if "read-only" not in str(e) or not state.locked:
                     raise
                 _restore(state, params, saved)
                 state.upgrade()
-                check, result = _run(layer, arrays, params, saved, state, options, hygiene, promote)
+                check, result = _run(layer, inputs, arrays, params, saved, state, options, hygiene, promote)
             if culprit and not result and check.deterministic:
                 _restore(state, params, saved)
                 state.upgrade()  # the layers' own checks lock (or copy) what they hold themselves
@@ -129,10 +129,12 @@ def gradcheck(
     return result
 
 
-def _run(layer: Any, arrays: list[np.ndarray], params: dict[str, np.ndarray], saved: dict[str, np.ndarray],
-         state: LayerState, options: dict[str, Any], hygiene: bool, promote: bool) -> tuple[Check, GradcheckResult]:
+def _run(layer: Any, inputs: tuple[Any, ...], arrays: list[np.ndarray], params: dict[str, np.ndarray],
+         saved: dict[str, np.ndarray], state: LayerState, options: dict[str, Any], hygiene: bool,
+         promote: bool) -> tuple[Check, GradcheckResult]:
     """The check proper: in float64 as is, or a float32 layer's hygiene as is and its gradients on a float64 twin."""
-    check = Check(layer, arrays, params, state, hygiene=hygiene, **options)
+    pristine = [np.asarray(x) for x in inputs], saved
+    check = Check(layer, arrays, params, state, hygiene=hygiene, pristine=pristine, **options)
     if check.dtype == "float64" or not promote:
         return check, check.run()
     result = check.run(numerical=False)

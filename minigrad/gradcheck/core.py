@@ -46,8 +46,10 @@ class Check:
     def __init__(self, layer: Any, arrays: list[np.ndarray], params: dict[str, np.ndarray], state: LayerState, *,
                  eps: float | None, atol: float | None, rtol: float | None, seed: int, mode: str,
                  elementwise_max: int, directions: int, wrt: Sequence[int | str] | None,
-                 max_kink_fraction: float, hygiene: bool, dout: Any = None) -> None:
+                 max_kink_fraction: float, hygiene: bool, dout: Any = None,
+                 pristine: tuple[list[np.ndarray], dict[str, np.ndarray]] | None = None) -> None:
         self.layer, self.arrays, self.params, self.state = layer, arrays, params, state
+        self.pristine = pristine  # the inputs and params as given, if the caller keeps them (saves copies)
         floats = [a.dtype for a in (*arrays, *params.values()) if a.dtype.kind == "f"]
         low = min(floats, key=lambda d: d.itemsize) if floats else np.dtype(np.float64)
         self.dtype = "float64" if low.itemsize >= 8 else "float32"
@@ -170,8 +172,9 @@ class Check:
 
     def analytic(self, dout: Any, checked: bool = False) -> tuple[tuple[Any, dict[str, Any]], Any]:
         """forward, then backward(a private copy of dout): what backward returned, a copy of grads, and forward's output."""
-        before = [a.copy() for a in self.arrays] if checked else []
-        p_before = {k: p.copy() for k, p in self.params.items()} if checked else {}
+        before, p_before = self.pristine if checked and self.pristine else ([], {})
+        if checked and not self.pristine:
+            before, p_before = [a.copy() for a in self.arrays], {k: p.copy() for k, p in self.params.items()}
         out = self.forward()
         if checked:
             hygiene.changed(self, before, p_before, "forward")
@@ -240,4 +243,4 @@ class Check:
             mode = "elementwise" if x.size <= self.elementwise_max else "directional"
         if mode == "elementwise" or x.size == 0:
             return probes.elementwise(self, name, kind, x, g, "elementwise")
-        return probes.directional(self, name, kind, x, g)
+        return probes.directional(self, name, kind, x, g, x.copy())

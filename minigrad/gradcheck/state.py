@@ -85,9 +85,10 @@ class LayerState:
         self.sources: list[Source] = _global_sources()
         seen: set[int] = set(param_ids)  # params are restored by gradcheck itself, bit for bit
         self._walk(layer, "", seen, root=True)
-        self.saved = [get() for _, get, _ in self.sources]
         self.raw = _global_raw()
         self.raw_saved = None if self.raw is None else self.raw()
+        # numpy's global state in full only if a forward draws from it (np.random.get_state is slow)
+        self.saved = [None if i == 0 and self.raw is not None else get() for i, (_, get, _) in enumerate(self.sources)]
         self.moved: list[int] | None = None  # which sources forward draws from, known after the first forward
         self.locked = [a for a in self.arrays if a.flags.writeable]
         for a in self.locked:
@@ -137,6 +138,11 @@ class LayerState:
         """After the first forward: note which random sources it moved (only those are replayed, which is cheap)."""
         if self.moved is None:
             self.moved = [i for i in range(len(self.sources)) if self._moved(i)]
+            if 0 in self.moved and self.saved[0] is None:
+                # numpy's global state before the check: its MT19937 words as read, and the cached
+                # Gaussian as now (it differs only if forward drew an odd count of legacy normals)
+                now = np.random.get_state()
+                self.saved[0] = (now[0], self.raw_saved[:624].copy(), int(self.raw_saved[624]), now[3], now[4])
             self.replay()
 
     def _moved(self, i: int) -> bool:
@@ -169,7 +175,12 @@ class LayerState:
     def restore(self, final: bool = False) -> None:
         """The layer as it was found: random sources, arrays outside params, attributes, dicts and lists."""
         for i, ((_, _, put), state) in enumerate(zip(self.sources, self.saved)):
-            if self.moved is None or i in self.moved or self._moved(i):
+            if state is None:  # numpy's global state, never drawn from by a forward
+                if self._moved(i):
+                    words = self.raw_saved
+                    now = np.random.get_state()
+                    put((now[0], words[:624].copy(), int(words[624]), now[3], now[4]))
+            elif self.moved is None or i in self.moved or self._moved(i):
                 put(state)
         for a, saved in zip(self.arrays, self.copies or ()):
             if a.flags.writeable and a.shape == saved.shape:
