@@ -162,11 +162,13 @@ def against(rev: str, rounds: int) -> None:
 
 def kinks() -> None:
     """The kink rule, measured: per case and seed, how the fast mode ends and how much of x it verifies."""
-    sys_path = str(Path(__file__).resolve().parent.parent / "tests")
-    import sys
+    import importlib.util
 
-    sys.path.insert(0, sys_path)
-    from book_layers import BookReLU, MaxPool2, RowMax, pooled_relu_outputs, relu_at_zero, rows_with_ties
+    spec = importlib.util.spec_from_file_location("book_layers", Path(__file__).resolve().parent.parent / "tests" / "book_layers.py")
+    book = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book)
+    BookReLU, MaxPool2, RowMax = book.BookReLU, book.MaxPool2, book.RowMax
+    pooled_relu_outputs, relu_at_zero, rows_with_ties = book.pooled_relu_outputs, book.relu_at_zero, book.rows_with_ties
 
     cases = {
         "ReLU, 10% of x at 0 (20x50)": lambda r: (BookReLU(), relu_at_zero(r, (20, 50))),

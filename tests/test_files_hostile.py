@@ -25,6 +25,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import fuzz_counts
+
 from minigrad import Affine, MultiLayerNet, ReLU, Sequential, SoftmaxWithLoss
 from minigrad.datasets import IdxFormatError, read_idx
 from minigrad.serialization import ModelFileError, load_model, load_weights, save_model
@@ -34,19 +36,7 @@ pytestmark = pytest.mark.filterwarnings("error")
 TRIED: collections.Counter[str] = collections.Counter()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report_counts():
-    yield
-    path = os.environ.get("MINIGRAD_FUZZ_COUNTS")
-    if path:
-        counts = {}
-        if os.path.exists(path):
-            with open(path) as f:
-                counts = json.load(f)
-        for area, n in TRIED.items():
-            counts[area] = counts.get(area, 0) + n
-        with open(path, "w") as f:
-            json.dump(counts, f, indent=1, sort_keys=True)
+_report_counts = fuzz_counts.reporter(TRIED)
 
 
 def npz_bytes(arrays: dict) -> bytes:

@@ -11,7 +11,6 @@ each area tried.
 from __future__ import annotations
 
 import collections
-import json
 import os
 import warnings
 
@@ -19,6 +18,8 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
+import fuzz_counts
 
 from minigrad import Affine, Graph, MulLayer, ReLU, Sequential, Sigmoid, SoftmaxWithLoss, Tanh
 from minigrad.functions import cross_entropy_error, mean_squared_error, sigmoid_binary_cross_entropy, softmax_cross_entropy
@@ -29,19 +30,7 @@ pytestmark = pytest.mark.filterwarnings("error")
 TRIED: collections.Counter[str] = collections.Counter()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report_counts():
-    yield
-    path = os.environ.get("MINIGRAD_FUZZ_COUNTS")
-    if path:
-        counts = {}
-        if os.path.exists(path):
-            with open(path) as f:
-                counts = json.load(f)
-        for area, n in TRIED.items():
-            counts[area] = counts.get(area, 0) + n
-        with open(path, "w") as f:
-            json.dump(counts, f, indent=1, sort_keys=True)
+_report_counts = fuzz_counts.reporter(TRIED)
 
 
 FLOATS = (np.float32, np.float64)
