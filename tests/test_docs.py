@@ -1,9 +1,9 @@
-"""Every ```python block of README.md runs, and every output the README states is checked.
+"""Every ```python block of README.md and of every docs/**/*.md page runs, and every stated output is checked.
 
-Conventions (for whoever writes README sections):
+Conventions (for whoever writes README sections or docs pages):
 
-- The blocks run in order in ONE shared namespace, like the cells of a notebook: a block may use
-  what an earlier block defined. Each block is one test, named after its position and first line;
+- Each page's blocks run in order in ONE shared namespace of that page, like the cells of a
+  notebook: a block may use what an earlier block of the same page defined. Each block is one test, named after its position and first line;
   the blocks are run once, in order, by a module fixture, so selecting one test still runs the
   blocks before it. The working directory is a fresh temporary one (files a snippet writes go there).
 - A block that contains ``>>>`` prompts is a doctest: each prompt's shown output (or traceback) must
@@ -33,6 +33,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 OPTIONAL = ("torch", "onnx", "onnxruntime", "matplotlib", "tqdm")
 FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[ \t]*$")
@@ -76,9 +77,14 @@ def blocks(text: str) -> list[Block]:
     return found
 
 
-ALL = blocks(README.read_text(encoding="utf-8"))
-PYTHON = [b for b in ALL if b.lang == "python"]
-EXPECTED_OUTPUTS = [b for b in ALL if b.lang == "text" and b.marker and b.marker[0] == "output of"]
+ALL = {page: blocks(page.read_text(encoding="utf-8")) for page in PAGES}
+PYTHON = [(page, b) for page, found in ALL.items() for b in found if b.lang == "python"]
+EXPECTED_OUTPUTS = [(page, b) for page, found in ALL.items() for b in found
+                    if b.lang == "text" and b.marker and b.marker[0] == "output of"]
+
+
+def _id(page: Path, block: Block) -> str:
+    return f"{page.relative_to(ROOT)}:{block.name}"
 
 
 def _missing_optional(exc: BaseException) -> str | None:
@@ -90,14 +96,14 @@ def _missing_optional(exc: BaseException) -> str | None:
     return None
 
 
-def run_block(block: Block, namespace: dict) -> tuple[str, str]:
-    """("ok" | "fail" | "skip", detail) after running one block in the namespace."""
+def run_block(block: Block, namespace: dict, page: Path = README) -> tuple[str, str]:
+    """("ok" | "fail" | "skip", detail) after running one block of `page` in the namespace."""
     if block.marker and block.marker[0] == "not run":
-        return "skip", f"README says not run: {block.marker[1]}"
-    name = f"README.md:{block.line}"
+        return "skip", f"{page.name} says not run: {block.marker[1]}"
+    name = f"{page.relative_to(ROOT)}:{block.line}"
     try:
         if ">>>" in block.code:
-            test = doctest.DocTestParser().get_doctest(block.code, namespace, name, str(README), block.line)
+            test = doctest.DocTestParser().get_doctest(block.code, namespace, name, str(page), block.line)
             out: list[str] = []
             runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
             runner.run(test, out=out.append, clear_globs=False)
@@ -121,31 +127,36 @@ def run_block(block: Block, namespace: dict) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """Run every python block in order, in one namespace, in a fresh directory; their outcomes."""
+    """Run every page's python blocks in order, one namespace and one fresh directory per page; their outcomes."""
     cwd = os.getcwd()
-    os.chdir(tmp_path_factory.mktemp("readme"))
-    namespace: dict = {"__name__": "__readme__"}
+    outcomes: list[tuple[str, str]] = []
     try:
-        return [run_block(b, namespace) for b in PYTHON]
+        for page in PAGES:
+            os.chdir(tmp_path_factory.mktemp(page.stem))
+            namespace: dict = {"__name__": "__readme__"}
+            outcomes += [run_block(b, namespace, page) for p, b in PYTHON if p == page]
     finally:
         os.chdir(cwd)
+    return outcomes
 
 
 def test_the_readme_has_python_snippets_and_stated_outputs():
-    assert len(PYTHON) >= 5
-    assert sum(">>>" in b.code for b in PYTHON) >= 3
+    readme = [b for page, b in PYTHON if page == README]
+    assert len(readme) >= 5
+    assert sum(">>>" in b.code for b in readme) >= 3
 
 
-@pytest.mark.parametrize("index", range(len(PYTHON)), ids=[b.name for b in PYTHON])
+@pytest.mark.parametrize("index", range(len(PYTHON)), ids=[_id(*pb) for pb in PYTHON])
 def test_readme_snippet_runs_and_shows_what_it_prints(results, index):
     status, detail = results[index]
     if status == "skip":
         pytest.skip(detail)
-    assert status == "ok", f"README.md snippet at line {PYTHON[index].line} failed:\n{detail}"
+    page, block = PYTHON[index]
+    assert status == "ok", f"{page.relative_to(ROOT)} snippet at line {block.line} failed:\n{detail}"
 
 
-@pytest.mark.parametrize("block", EXPECTED_OUTPUTS, ids=[b.marker[1] for b in EXPECTED_OUTPUTS])
-def test_readme_example_output_is_what_the_example_prints(block):
+@pytest.mark.parametrize("page, block", EXPECTED_OUTPUTS, ids=[f"{p.name}:{b.marker[1]}" for p, b in EXPECTED_OUTPUTS])
+def test_readme_example_output_is_what_the_example_prints(page, block):
     args = shlex.split(block.marker[1])
     assert args[0] == "python", block.marker
     env = {**os.environ, "MPLBACKEND": "Agg"}
@@ -154,7 +165,7 @@ def test_readme_example_output_is_what_the_example_prints(block):
     printed = "\n".join(line.rstrip() for line in done.stdout.splitlines())
     for paragraph in block.code.strip().split("\n\n"):
         assert paragraph.strip() in printed, (
-            f"README.md block at line {block.line}: this paragraph is not in the output of {block.marker[1]}:\n"
+            f"{page.relative_to(ROOT)} block at line {block.line}: this paragraph is not in the output of {block.marker[1]}:\n"
             f"{paragraph}\n--- the output:\n{done.stdout}")
 
 
