@@ -247,7 +247,7 @@ def _save_run(out: Path, trainer: Any, run: dict[str, Any], title: str) -> None:
     try:
         fig = trainer.history.plot(title)
     except ImportError:
-        print("no learning-curve plot: matplotlib is not installed (pip install 'minigrad[plot]')")
+        print("no learning-curve plot: matplotlib is not installed (pip install matplotlib, or '.[plot]' in a minigrad checkout)")
         return
     atomic_write(out / "learning_curve.png", lambda f: fig.savefig(f, dpi=100, format="png"))
     print(f"saved learning curve: {out / 'learning_curve.png'}")
@@ -584,10 +584,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser(
         "export",
-        help="write a saved model as an ONNX file (needs minigrad[onnx])",
+        help="write a saved model as an ONNX file (needs onnx: pip install '.[onnx]' in a checkout)",
         description="Read a model saved by `minigrad train` or save_model and write what its predict computes as an "
         "ONNX file (opset 17, a dynamic batch dimension, weights as initializers, batch norm with its running "
-        "statistics, dropout as the identity), for ONNX Runtime and other engines. Needs pip install 'minigrad[onnx]'.",
+        "statistics, dropout as the identity), for ONNX Runtime and other engines. Needs onnx (in a minigrad checkout: pip install '.[onnx]').",
     )
     export.add_argument("model", help="the .npz file save_model or `minigrad train` wrote")
     export.add_argument("out", help="the .onnx file to write (atomically)")

@@ -389,7 +389,7 @@ def _download(spec: IdxDataset, cache_file: Path, progress: bool) -> dict[str, n
         import pooch
     except ImportError:
         raise DataNotFoundError(
-            "downloading needs the optional 'download' extra: pip install 'minigrad[download]'"
+            "downloading needs the optional 'download' extra: pip install pooch (in a minigrad checkout: pip install '.[download]')"
         ) from None
     bar = False
     if progress:

@@ -59,7 +59,7 @@ def _require(module: str, extra: str, where: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ImportError(f"{where} needs {module}, which is not installed: pip install 'minigrad[{extra}]'") from None
+        raise ImportError(f"{where} needs {module}, which is not installed: pip install {module} (in a minigrad checkout: pip install '.[{extra}]')") from None
 
 
 def _no_export(where: str, layer: Any, pos: str) -> TypeError:

@@ -1,4 +1,4 @@
-"""matplotlib, an optional extra (pip install 'minigrad[plot]'), imported only when a plot is made."""
+"""matplotlib, an optional extra (pip install matplotlib, or '.[plot]' in a minigrad checkout), imported only when a plot is made."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 __all__ = ["pyplot", "figure"]
 
-_MISSING = "plotting needs matplotlib: pip install 'minigrad[plot]'"
+_MISSING = "plotting needs matplotlib: pip install matplotlib (in a minigrad checkout: pip install '.[plot]')"
 
 
 def pyplot() -> Any:

@@ -29,7 +29,7 @@ def _hypothesis() -> Any:
         from hypothesis import strategies
     except ImportError as e:  # pragma: no cover - exercised only without the test extra
         raise ImportError(
-            "minigrad.testing needs hypothesis: pip install 'minigrad[test]' (or pip install hypothesis)"
+            "minigrad.testing needs hypothesis: pip install hypothesis (in a minigrad checkout: pip install '.[test]')"
         ) from e
     return strategies
 

@@ -307,7 +307,7 @@ class ProgressBar(Callback):
         try:
             from tqdm.auto import tqdm
         except ImportError as e:
-            raise ImportError("ProgressBar needs tqdm: pip install 'minigrad[progress]'") from e
+            raise ImportError("ProgressBar needs tqdm: pip install tqdm (in a minigrad checkout: pip install '.[progress]')") from e
         self._tqdm, self.file, self._bar = tqdm, file, None
 
     def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:

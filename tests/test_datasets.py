@@ -360,7 +360,7 @@ def test_download_from_unreachable_mirrors_fails_with_each_mirror_named(tmp_path
 
 def test_download_without_pooch_says_which_extra_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pooch", None)  # import pooch now raises ImportError
-    with pytest.raises(DataNotFoundError, match=r"pip install 'minigrad\[download\]'"):
+    with pytest.raises(DataNotFoundError, match=r"pip install pooch \(in a minigrad checkout: pip install '\.\[download\]'\)"):
         load_idx_dataset(tiny_spec(mirrors=(closed_port_url(),)))
 
 

@@ -479,7 +479,7 @@ def test_importing_minigrad_imports_neither_torch_nor_onnx():
 ])
 def test_a_missing_extra_names_the_pip_command(module, extra, call, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, module, None)  # import fails as if the package were not installed
-    with pytest.raises(ImportError, match=rf"needs {module}, which is not installed: pip install 'minigrad\[{extra}\]'"):
+    with pytest.raises(ImportError, match=rf"needs {module}, which is not installed: pip install {module} \(in a minigrad checkout: pip install '\.\[{extra}\]'\)"):
         call(tmp_path)
 
 
@@ -488,7 +488,7 @@ def test_minigrad_export_without_onnx_says_what_to_install(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(sys.modules, "onnx", None)
     assert main(["export", "model.npz", "model.onnx"]) == 1
-    assert "pip install 'minigrad[onnx]'" in capsys.readouterr().err
+    assert "pip install '.[onnx]'" in capsys.readouterr().err
 
 
 if __name__ == "__main__":  # the table for the report: python tests/test_interop.py
