@@ -1,5 +1,6 @@
 """The chapter examples run against the installed package and print the chapter's numbers."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,13 @@ def test_every_example_answers_help_without_running(script):
     assert done.stdout.startswith("usage: " + script)
     assert "gradcheck" not in done.stdout.split("\n\n", 1)[0]  # only the usage, not the example's output
     assert "price:" not in done.stdout and "loss:" not in done.stdout
+
+
+def test_custom_layer_example_runs_without_hypothesis_and_says_what_it_skipped(tmp_path):
+    (tmp_path / "hypothesis.py").write_text("raise ImportError('hypothesis is not installed', name='hypothesis')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(EXAMPLES / "custom_layer.py")], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "gradcheck BuggySwish: FAIL" in done.stdout
+    assert done.stdout.rstrip().endswith("skipped: check_layer needs hypothesis (pip install hypothesis, or '.[test]' in a checkout)")
