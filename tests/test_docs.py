@@ -140,10 +140,21 @@ def results(tmp_path_factory):
     return outcomes
 
 
-def test_the_readme_has_python_snippets_and_stated_outputs():
+def test_the_readme_is_a_short_front_door_whose_snippets_state_their_outputs():
     readme = [b for page, b in PYTHON if page == README]
-    assert len(readme) >= 5
-    assert sum(">>>" in b.code for b in readme) >= 3
+    assert len(README.read_text(encoding="utf-8").splitlines()) <= 250
+    assert len(readme) >= 3 and all(">>>" in b.code for b in readme)
+    assert any(page == README for page, _ in EXPECTED_OUTPUTS)
+
+
+LINK = re.compile(r"\]\((?P<target>[^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_every_relative_link_and_picture_of_a_page_exists(page):
+    targets = [m.group("target") for m in LINK.finditer(page.read_text(encoding="utf-8"))]
+    missing = [t for t in targets if "://" not in t and not (page.parent / t).exists()]
+    assert not missing, f"{page.relative_to(ROOT)} links to missing files: {missing}"
 
 
 @pytest.mark.parametrize("index", range(len(PYTHON)), ids=[_id(*pb) for pb in PYTHON])
