@@ -216,16 +216,16 @@ def test_a_planted_bug_in_a_library_conv_net_is_named(bad):
     assert not result and result.culprit == str(bad), str(result)
 
 
-def test_the_readme_culprit_example_prints_what_the_readme_shows():
+def test_the_guide_culprit_example_prints_what_the_guide_shows():
     import contextlib
     import io
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Which layer is wrong"):]
+    page = (Path(__file__).resolve().parent.parent / "docs" / "gradcheck.md").read_text(encoding="utf-8")
+    section = page[page.index("## Which layer is wrong"):]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     shown = section.split("```text\n", 1)[1].split("```", 1)[0]
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        exec(compile(code, "README.md", "exec"), {})
+        exec(compile(code, "docs/gradcheck.md", "exec"), {})
     assert printed.getvalue() == shown
