@@ -4,6 +4,7 @@ The gradient checker is ``minigrad.gradcheck.gradcheck`` (the module keeps its n
 ``from minigrad.gradcheck import gradcheck``).
 """
 
+from .arithmetic import DivLayer, Exp, Index, Log, MatMulLayer, Mean, NegLayer, PowLayer, Reshape, SubLayer, Sum, Transpose
 from .gradcheck import GradcheckError, GradcheckResult
 from .layers import Affine, AddLayer, Convolution, Layer, MulLayer, Pooling, ReLU, Sigmoid, Tanh
 from .normalization import BatchNormalization, Dropout
@@ -13,6 +14,7 @@ from .network import Graph, Sequential
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, get_optimizer
 from .serialization import load_checkpoint, load_model, save_model
 from .trainer import EarlyStopping, History, ModelCheckpoint, Trainer, TrainingError, fit
+from .variable import Variable, grad, no_grad
 
 __version__ = "0.1.0"
 
@@ -24,6 +26,18 @@ __all__ = [
     "Sigmoid",
     "ReLU",
     "Tanh",
+    "SubLayer",
+    "DivLayer",
+    "NegLayer",
+    "PowLayer",
+    "MatMulLayer",
+    "Exp",
+    "Log",
+    "Sum",
+    "Mean",
+    "Reshape",
+    "Transpose",
+    "Index",
     "Convolution",
     "Pooling",
     "BatchNormalization",
@@ -55,4 +69,7 @@ __all__ = [
     "save_model",
     "load_model",
     "load_checkpoint",
+    "Variable",
+    "no_grad",
+    "grad",
 ]

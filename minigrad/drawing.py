@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["draw_graph", "label", "save", "SYMBOLS"]
 
-SYMBOLS = {"MulLayer": "×", "AddLayer": "+"}
+SYMBOLS = {"MulLayer": "×", "AddLayer": "+", "SubLayer": "−", "NegLayer": "−", "DivLayer": "÷", "MatMulLayer": "@", "PowLayer": "^"}
 """How a node's layer is written inside its circle; other layers by their class name."""
 COLUMN, ROW, RADIUS = 2.4, 1.25, 0.32
 

@@ -11,6 +11,10 @@ The protocol (any object with these members is a layer; subclassing Layer is opt
 - ``params`` and ``grads`` are dicts with the same keys; ``params`` holds the live arrays.
 - Optional: ``training`` (bool, True when built) on a layer that behaves differently in inference,
   and ``buffers``, a dict of state arrays outside ``params`` (running statistics), updated in place.
+
+Calling a Layer, ``layer(*inputs)``, is its forward, unless an input's type defines
+``__layer_call__(layer, inputs)``: then that input handles the call. minigrad.variable's Variable
+does, to record the layer; this module knows nothing of it.
 """
 
 from __future__ import annotations
@@ -46,6 +50,11 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement backward")
 
     def __call__(self, *inputs: Any) -> Any:
+        """forward(*inputs); an input whose type defines __layer_call__ (a Variable) takes the call over, to record it."""
+        for x in inputs:
+            take_over = getattr(type(x), "__layer_call__", None)
+            if take_over is not None:
+                return take_over(self, inputs)
         return self.forward(*inputs)
 
     def __repr__(self) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import html
 import os
-from typing import Any, Iterable, Iterator
+from collections import ChainMap
+from typing import Any, Iterable, Iterator, MutableMapping
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -27,6 +28,13 @@ def _check_layer(layer: Any, where: str) -> None:
         )
 
 
+def _backward(layer: Any, dout: Any, need_dx: bool = True) -> Any:
+    """layer.backward(dout); without need_dx, a layer that can skip its input gradient (Affine, Convolution) does, returning None."""
+    if not need_dx and isinstance(layer, (Affine, Convolution)):
+        return layer.backward(dout, need_dx=False)
+    return layer.backward(dout)
+
+
 def _walk(named: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
     """Every (path, layer) in `named` and, depth first, inside the Sequentials and Graphs among them ("1.0", "loss", "h.W")."""
     for path, layer in named:
@@ -37,7 +45,9 @@ def _walk(named: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
             yield from _walk((f"{path}.{n}", sub) for n, (sub, _) in layer.nodes.items())
 
 
-def _check_distinct(named: Iterable[tuple[str, Any]], where: str, seen: dict[int, str] | None = None) -> dict[int, str]:
+def _check_distinct(
+    named: Iterable[tuple[str, Any]], where: str, seen: MutableMapping[int, str] | None = None
+) -> MutableMapping[int, str]:
     """A ValueError when one layer instance appears at two places, nested nets included; linear in the layers.
 
     Returns the id -> path map, so a Graph can extend it node by node.
@@ -210,10 +220,7 @@ class Sequential(_Net):
             raise ValueError("Sequential.backward: dout is required after forward(x) without targets")
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
-            if i == 0 and not need_dx and isinstance(layer, (Affine, Convolution)):
-                dout = layer.backward(dout, need_dx=False)
-            else:
-                dout = layer.backward(dout)
+            dout = _backward(layer, dout, need_dx or i > 0)
             if eager and layer.params:
                 optimizer.apply(layer.params, layer.grads, prefixed[i][0])
         if optimizer is not None and not eager:  # shared weights: update once every layer is done
@@ -279,9 +286,11 @@ class Graph(_Net):
 
     The output is the last node added (or `g.output = name`). Where a value feeds several nodes its
     gradient is the sum of theirs. An input that no gradient reaches (e.g. a loss's targets) gets None.
+    `constants` names inputs that are data whose gradient nobody wants (a batch of images): a node
+    consuming only one of them skips its input gradient where its layer can (Affine, Convolution).
     """
 
-    def __init__(self, inputs: list[str] | tuple[str, ...]) -> None:
+    def __init__(self, inputs: list[str] | tuple[str, ...], constants: Iterable[str] = ()) -> None:
         # params and grads are views over the nodes' layers (properties), so Layer.__init__ is skipped.
         if isinstance(inputs, str):
             inputs = [inputs]
@@ -291,6 +300,10 @@ class Graph(_Net):
         if len(set(names)) != len(names):
             raise ValueError(f"Graph: input names must be distinct, got {names}")
         self.inputs = names
+        self.constants = frozenset(constants)
+        if not self.constants <= set(names):
+            raise ValueError(f"Graph: constants must be inputs, got {sorted(self.constants - set(names))} not in {names}")
+        self._input_set = frozenset(names)
         self.nodes: dict[str, tuple[Any, tuple[str, ...]]] = {}
         self.output: str | None = None
         self.values: dict[str, Any] = {}
@@ -310,21 +323,20 @@ class Graph(_Net):
             raise ValueError(f"Graph.add: a node name must be a non-empty string, got {name!r}")
         if name in inputs:
             raise ValueError(f"Graph.add: node '{name}' consumes itself, which would make a cycle")
-        if name in self.nodes or name in self.inputs:
+        if name in self.nodes or name in self._input_set:
             raise ValueError(f"Graph.add: the name '{name}' is already defined")
         _check_layer(layer, f"Graph.add('{name}')")
         if not inputs:
             raise ValueError(f"Graph.add: node '{name}' needs at least one input value")
-        known = [*self.inputs, *self.nodes]
         for value in inputs:
-            if value not in known:
+            if value not in self.nodes and value not in self._input_set:
                 raise ValueError(
                     f"Graph.add: node '{name}' consumes unknown value '{value}'; "
-                    f"defined so far: {', '.join(known)}"
+                    f"defined so far: {', '.join([*self.inputs, *self.nodes])}"
                 )
-        seen = dict(self._layer_paths)
+        seen = ChainMap({}, self._layer_paths)  # the new node's layers, written to self._layer_paths only if distinct
         _check_distinct([(f"node {name}", layer)], "Graph.add", seen)
-        self._layer_paths = seen
+        self._layer_paths.update(seen.maps[0])
         self.nodes[name] = (layer, tuple(inputs))
         self.output = name
         return name
@@ -379,7 +391,7 @@ class Graph(_Net):
             if name not in grads:
                 continue  # not on a path to the output
             layer, ins = self.nodes[name]
-            g = layer.backward(grads[name])
+            g = _backward(layer, grads[name], not (len(ins) == 1 and ins[0] in self.constants))
             g = g if isinstance(g, tuple) else (g,)
             if len(g) > len(ins):
                 raise ValueError(
@@ -437,7 +449,8 @@ class Graph(_Net):
             label = f" [label=<{'<BR/>'.join(parts)}>]" if parts else ""
             return f"  {q(src)} -> {q(dst)}{label};"
 
-        symbols = {"MulLayer": "×", "AddLayer": "+"}
+        from .drawing import SYMBOLS as symbols
+
         lines = ["digraph minigrad {", "  rankdir=LR;", '  node [shape=circle, fontname="Helvetica"];']
         lines += [f"  {q(n)} [shape=plaintext];" for n in self.inputs]
         for name, (layer, _) in self.nodes.items():
