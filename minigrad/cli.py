@@ -173,6 +173,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"minigrad demo: {e}", file=sys.stderr)
             return 1
         print(f"saved the graph's picture: {args.png}")
+    if args.html:
+        g.to_html(args.html, title="price = (apple × apple_num + orange × orange_num) × tax, step by step")
+        print(f"saved the step-through page: {args.html} (open it in a browser; → steps, ← goes back)")
     return 0
 
 
@@ -521,6 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dot", action="store_true", help="also print the graph as Graphviz DOT (edges: value, red gradient)")
     demo.add_argument("--png", metavar="FILE", help="also draw the graph as the book does (values, gradients in red) "
                       "to FILE, .png or .svg (needs matplotlib: the plot extra)")
+    demo.add_argument("--html", metavar="FILE", help="also write the graph as one self-contained HTML page that steps "
+                      "through forward and backward (buttons or arrow keys; #step=7 in the address opens step 7)")
     demo.set_defaults(func=cmd_demo)
 
     train = sub.add_parser(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["draw_graph", "label", "save", "SYMBOLS"]
+__all__ = ["draw_graph", "label", "layout", "save", "SYMBOLS"]
 
 SYMBOLS = {"MulLayer": "×", "AddLayer": "+", "SubLayer": "−", "NegLayer": "−", "DivLayer": "÷", "MatMulLayer": "@", "PowLayer": "^"}
 """How a node's layer is written inside its circle; other layers by their class name."""
@@ -30,7 +30,7 @@ def label(value: Any) -> str:
     return f"{a.dtype}{list(a.shape)}"
 
 
-def _layout(graph: Any) -> dict[str, tuple[float, float]]:
+def layout(graph: Any) -> dict[str, tuple[float, float]]:
     """(x, y) of every input and node: columns by depth, inputs in order from the top, nodes at their inputs' mean height."""
     column: dict[str, int] = {}
     for name, (_, ins) in graph.nodes.items():
@@ -45,9 +45,12 @@ def _layout(graph: Any) -> dict[str, tuple[float, float]]:
         pos[name] = ((first - 1) * COLUMN, -i * ROW)
     for name, (_, ins) in graph.nodes.items():
         pos[name] = (column[name] * COLUMN, float(np.mean([pos[v][1] for v in ins])))
-    for c in set(column.values()):  # nodes of one column at least a row apart, in the order of their heights
+    columns: dict[int, list[str]] = {}
+    for name, c in column.items():
+        columns.setdefault(c, []).append(name)
+    for names in columns.values():  # nodes of one column at least a row apart, in the order of their heights
         below = np.inf
-        for name in sorted((n for n in graph.nodes if column[n] == c), key=lambda n: -pos[n][1]):
+        for name in sorted(names, key=lambda n: -pos[n][1]):
             below = min(pos[name][1], below - ROW)
             pos[name] = (pos[name][0], below)
     return pos
@@ -57,7 +60,7 @@ def draw_graph(graph: Any, *, title: str | None = None) -> Any:
     """A matplotlib Figure of the graph, left to right, with the latest forward values and backward gradients."""
     from .plotting import figure
 
-    pos = _layout(graph)
+    pos = layout(graph)
     out = graph.output
     xs = [p[0] for p in pos.values()] + ([pos[out][0] + COLUMN] if out in pos else [])
     ys = [p[1] for p in pos.values()]

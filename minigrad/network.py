@@ -259,6 +259,25 @@ class Sequential(_Net):
             for name, p in self.params.items()
         }
 
+    def to_html(self, path: str | os.PathLike[str] | None = None, x: ArrayLike | None = None, t: ArrayLike | None = None,
+                *, title: str | None = None, large: bool = False) -> str:
+        """The chain as a step-through page (Graph.to_html): with x it runs forward on x, and with t (and a loss) backward too.
+
+        Running them fills the layers' caches and grads as net.loss(x, t); net.backward() would. Without
+        x the page shows the chain's structure and order only.
+        """
+        from .page import chain_graph
+
+        if t is not None and (x is None or self.last_layer is None):
+            why = " without inputs x" if x is None else ", but this Sequential has no loss"
+            raise ValueError(f"Sequential.to_html: targets t were given{why}")
+        g = chain_graph(self, with_loss=x is None or t is not None)
+        if x is not None:
+            g.forward(x) if t is None else g.forward(x, t)
+            if t is not None:
+                g.backward()
+        return g.to_html(path, title=title, large=large)
+
     def __len__(self) -> int:
         return len(self.layers)
 
@@ -422,6 +441,18 @@ class Graph(_Net):
                 raise ValueError(f"Graph.draw: path must end in .png or .svg, got {os.fspath(path)!r}")
             save(fig, path, format=suffix, dpi=dpi)
         return fig
+
+    def to_html(self, path: str | os.PathLike[str] | None = None, *, title: str | None = None, large: bool = False) -> str:
+        """One self-contained HTML page stepping through the latest forward and backward (see page.py); also written to path.
+
+        The returned str shows inline in Jupyter, each in a frame of its own. large=True opens in large type.
+        """
+        from .page import page_html, write_page
+
+        page = page_html(self, title=title, large=large)
+        if path is not None:
+            write_page(page, path)
+        return page
 
     def _repr_svg_(self) -> str | None:
         """The drawing, inline in Jupyter (None without matplotlib, and Jupyter shows the repr)."""

@@ -144,6 +144,15 @@ def test_demo_dot_prints_graphviz_with_values_and_gradients(tmp_path):
     assert '"tax" -> "price" [label=<1.1<BR/><FONT COLOR="red">650.0</FONT>>];' in dot
 
 
+def test_demo_html_writes_the_step_through_page(tmp_path):
+    r = run(tmp_path, "demo", "--html", "price.html", script=True)
+    assert r.returncode == 0, r.stderr
+    assert "saved the step-through page: price.html" in r.stdout
+    page = (tmp_path / "price.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "MulLayer backward: d(apple) = dout × apple_num = 1.1 × 2 = 2.2" in page
+
+
 # ---------------------------------------------------------------------------------------------- train
 
 
