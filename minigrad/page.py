@@ -260,15 +260,24 @@ def _svg(graph: Any, forward: dict[str, int], backward: dict[str, int], dout_ste
         marks = (f' data-f="{fs}"' if fs is not None else "") + (f' data-b="{bs}"' if bs is not None else "")
         svg.append(f'<path class="edge" d="M{point(a)} Q{point(control)} {point(b)}"{marks}/>')
         bend = rad * np.linalg.norm(b - a) / 2 * np.array([u[1], -u[0]])
-        along = 0.5 if fan_out.get(src, 1) == 1 or rad else 0.62  # labels of diverging edges where they have parted
-        x, y = a + along * (b - a) + bend
-        # value above its edge and gradient below it; on a bent edge both on the outside of the bend
-        vy, gy = (y + 0.12, y - 0.2) if not rad else ((y + 0.34, y + 0.1) if bend[1] > 0 else (y - 0.1, y - 0.34))
+        # labels where edges have parted: nearer the source of converging edges, nearer the end of diverging ones
+        along = 0.5 if rad else 0.62 if fan_out.get(src, 1) > 1 else 0.4 if into and len(graph.nodes[into][1]) > 1 else 0.5
+        mid = a + along * (b - a) + bend
+        normal = np.array([-u[1], u[0]]) if u[0] >= 0 else np.array([u[1], -u[0]])  # the edge's upper side
+
+        def beside(text: str, side: float) -> Any:
+            """Where a label clears its edge: value above it (side 1), gradient below (-1); on a bent edge both outside the bend."""
+            if rad:
+                out = 1.0 if bend[1] > 0 else -1.0
+                return mid + np.array([0.0, out * (0.25 if side * out > 0 else 0.01) + out * 0.12])
+            reach = abs(normal[0]) * 0.06 * len(text) + abs(normal[1]) * 0.11 + 0.06  # half the label's extent, and a gap
+            return mid + side * normal * reach
+
         if value is not None:
-            labels.append(f'<text {cls("value", forward.get(src, 0))} {px(x, vy)}>'
+            labels.append(f'<text {cls("value", forward.get(src, 0))} {px(*beside(_text(value), 1))}>'
                           f'<title>{e(src)}: {e(_summary(value))}</title>{e(_text(value))}</text>')
         if grad is not None:
-            labels.append(f'<text {cls("grad", backward.get(into) if into else dout_step)} {px(x, gy)}>'
+            labels.append(f'<text {cls("grad", backward.get(into) if into else dout_step)} {px(*beside(_text(grad), -1))}>'
                           f'<title>gradient to {e(src)}: {e(_summary(grad))}</title>{e(_text(grad))}</text>')
 
     for name in graph.inputs:
