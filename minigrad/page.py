@@ -24,30 +24,48 @@ SCALE = 72
 """Pixels per unit of drawing.py's layout."""
 
 _FORWARD: dict[str, Callable[..., str]] = {
-    "MulLayer": lambda x, y: f"{x} × {y}",
-    "AddLayer": lambda x, y: f"{x} + {y}",
-    "Sigmoid": lambda x: f"1 / (1 + exp(−{x}))",
-    "Tanh": lambda x: f"tanh({x})",
-    "ReLU": lambda x: f"max(0, {x})",
-    "Affine": lambda x: f"{x}·W + b",
-    "SoftmaxWithLoss": lambda x, t: f"cross_entropy_error(softmax({x}), {t})",
-    "SigmoidWithLoss": lambda x, t: f"binary_cross_entropy(sigmoid({x}), {t})",
-    "MeanSquaredError": lambda y, t: f"0.5 Σ ({y} − {t})² / N",
+    "MulLayer": lambda _, x, y: f"{x} × {y}",
+    "AddLayer": lambda _, x, y: f"{x} + {y}",
+    "SubLayer": lambda _, x, y: f"{x} − {y}",
+    "DivLayer": lambda _, x, y: f"{x} / {y}",
+    "NegLayer": lambda _, x: f"−{x}",
+    "PowLayer": lambda layer, x: f"{x}^{label(layer.c)}",
+    "MatMulLayer": lambda _, x, y: f"{x} @ {y}",
+    "Exp": lambda _, x: f"exp({x})",
+    "Log": lambda _, x: f"log({x})",
+    "Sum": lambda _, x: f"Σ {x}",
+    "Mean": lambda _, x: f"mean({x})",
+    "Sigmoid": lambda _, x: f"1 / (1 + exp(−{x}))",
+    "Tanh": lambda _, x: f"tanh({x})",
+    "ReLU": lambda _, x: f"max(0, {x})",
+    "Affine": lambda _, x: f"{x}·W + b",
+    "SoftmaxWithLoss": lambda _, x, t: f"cross_entropy_error(softmax({x}), {t})",
+    "SigmoidWithLoss": lambda _, x, t: f"binary_cross_entropy(sigmoid({x}), {t})",
+    "MeanSquaredError": lambda _, y, t: f"0.5 Σ ({y} − {t})² / N",
 }
-"""A node's output in the book's notation, from its inputs' names (or numbers)."""
+"""A node's output in the book's notation, from its layer and its inputs' names (or numbers)."""
 
 _BACKWARD: dict[str, Callable[..., list[str]]] = {
-    "MulLayer": lambda dout, out, x, y: [f"{dout} × {y}", f"{dout} × {x}"],
-    "AddLayer": lambda dout, out, x, y: [f"{dout} × 1", f"{dout} × 1"],
-    "Sigmoid": lambda dout, out, x: [f"{dout} × {out} × (1 − {out})"],
-    "Tanh": lambda dout, out, x: [f"{dout} × (1 − {out}²)"],
-    "ReLU": lambda dout, out, x: [f"{dout} where {x} > 0, else 0"],
-    "Affine": lambda dout, out, x: [f"{dout}·Wᵀ"],
-    "SoftmaxWithLoss": lambda dout, out, x, t: [f"{dout} × (softmax({x}) − {t}) / N"],
-    "SigmoidWithLoss": lambda dout, out, x, t: [f"{dout} × (sigmoid({x}) − {t}) / N"],
-    "MeanSquaredError": lambda dout, out, y, t: [f"{dout} × ({y} − {t}) / N"],
+    "MulLayer": lambda _, dout, out, x, y: [f"{dout} × {y}", f"{dout} × {x}"],
+    "AddLayer": lambda _, dout, out, x, y: [f"{dout} × 1", f"{dout} × 1"],
+    "SubLayer": lambda _, dout, out, x, y: [f"{dout} × 1", f"{dout} × (−1)"],
+    "DivLayer": lambda _, dout, out, x, y: [f"{dout} / {y}", f"−{dout} × {x} / {y}²"],
+    "NegLayer": lambda _, dout, out, x: [f"−{dout}"],
+    "PowLayer": lambda layer, dout, out, x: [f"{dout} × {label(layer.c)} × {x}^{label(layer.c - 1)}"],
+    "MatMulLayer": lambda _, dout, out, x, y: [f"{dout} @ {y}ᵀ", f"{x}ᵀ @ {dout}"],
+    "Exp": lambda _, dout, out, x: [f"{dout} × {out}"],
+    "Log": lambda _, dout, out, x: [f"{dout} / {x}"],
+    "Sum": lambda _, dout, out, x: [f"{dout} copied to every element of {x}"],
+    "Mean": lambda _, dout, out, x: [f"{dout} / n copied to every element of {x}"],
+    "Sigmoid": lambda _, dout, out, x: [f"{dout} × {out} × (1 − {out})"],
+    "Tanh": lambda _, dout, out, x: [f"{dout} × (1 − {out}²)"],
+    "ReLU": lambda _, dout, out, x: [f"{dout} where {x} > 0, else 0"],
+    "Affine": lambda _, dout, out, x: [f"{dout}·Wᵀ"],
+    "SoftmaxWithLoss": lambda _, dout, out, x, t: [f"{dout} × (softmax({x}) − {t}) / N"],
+    "SigmoidWithLoss": lambda _, dout, out, x, t: [f"{dout} × (sigmoid({x}) − {t}) / N"],
+    "MeanSquaredError": lambda _, dout, out, y, t: [f"{dout} × ({y} − {t}) / N"],
 }
-"""Each input's gradient in the book's notation, from dout, the output and the inputs."""
+"""Each input's gradient in the book's notation, from the layer, dout, the output and the inputs."""
 
 _PARAM_GRADS: dict[str, dict[str, Callable[[str], str]]] = {
     "Affine": {"W": lambda x: f"{x}ᵀ·dout", "b": lambda x: "Σ dout over the batch (axis 0)"},
@@ -90,6 +108,12 @@ def _text(value: Any) -> str:
     return label(value) if np.ndim(value) == 0 else str(tuple(np.shape(value)))
 
 
+def _number(value: Any) -> str:
+    """A number put into a formula: as label prints it, in parentheses when negative ((−2))."""
+    text = label(value)
+    return f"({text})" if text.startswith("-") else text
+
+
 def _summary(value: Any) -> str:
     """An array's dtype, shape, first entries and range: float64 (2, 3): [0.1, -2, 3.5, …] range [-2, 3.5]."""
     a = np.asarray(value)
@@ -122,12 +146,12 @@ def _steps(graph: Any) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, 
         kind = type(layer).__name__
         forward[name] = len(steps)
         expr = _FORWARD.get(kind)
-        arity = expr.__code__.co_argcount if expr else -1
-        sym = expr(*ins) if expr and arity == len(ins) else f"{kind}({', '.join(ins)})"
+        arity = expr.__code__.co_argcount - 1 if expr else -1
+        sym = expr(layer, *ins) if expr and arity == len(ins) else f"{kind}({', '.join(ins)})"
         line = f"{kind} forward: {name} = {sym}"
         if name in values:
             if expr and arity == len(ins) and all(_scalar(values.get(v)) for v in ins):
-                line += " = " + expr(*(_text(values[v]) for v in ins))
+                line += " = " + expr(layer, *(_number(values[v]) for v in ins))
             line += f" = {_text(values[name])}"
         lines = [line]
         if expr is None:
@@ -156,13 +180,13 @@ def _steps(graph: Any) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, 
         backward[name] = len(steps)
         dout = grads[name]
         parts = arrived.get(name, [])
-        lines = [f"dout = d({name}) = " + (" + ".join(_text(p) for p in parts) + " = " if len(parts) > 1 else "")
+        lines = [f"dout = d({name}) = " + (" + ".join(_number(p) if _scalar(p) else _text(p) for p in parts) + " = " if len(parts) > 1 else "")
                  + _text(dout) + (f", the sum over its {len(parts)} branches" if len(parts) > 1 else "")]
         expr = _BACKWARD.get(kind)
-        arity = expr.__code__.co_argcount - 2 if expr else -1
-        syms = expr("dout", name, *ins) if expr and arity == len(ins) else None
+        arity = expr.__code__.co_argcount - 3 if expr else -1
+        syms = expr(layer, "dout", name, *ins) if expr and arity == len(ins) else None
         scalars = all(_scalar(values.get(v)) for v in (*ins, name)) and _scalar(dout)
-        nums = expr(_text(dout), _text(values[name]), *(_text(values[v]) for v in ins)) if syms and scalars else None
+        nums = expr(layer, _number(dout), _number(values[name]), *(_number(values[v]) for v in ins)) if syms and scalars else None
         details = [f"dout: {_summary(dout)}"] if not _scalar(dout) else []
         completed = []
         for i, v in enumerate(ins):
@@ -190,7 +214,7 @@ def _steps(graph: Any) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, 
         for v in completed:
             parts = arrived[v]
             lines.append(f"{v} feeds {len(parts)} branches, so its gradient is their sum: d({v}) = "
-                         + " + ".join(_text(p) for p in parts) + f" = {_text(grads[v])}")
+                         + " + ".join(_number(p) if _scalar(p) else _text(p) for p in parts) + f" = {_text(grads[v])}")
             sums[v] = len(steps)
         if j == len(todo) - 1:
             done = [f"d({n}) = {_text(grads[n])}" for n in graph.inputs if grads.get(n) is not None]

@@ -139,6 +139,39 @@ def test_fan_out_shows_each_branchs_gradient_and_their_sum_when_the_last_arrives
     assert sorted(sum(shown_from(page, "grad").values(), [])) == sorted(["1", "1", "1", "1", "1", "4", "2", "2", "3", "2", "2", "Σ = 11"])
 
 
+def test_the_graph_variables_record_makes_the_same_page_as_the_hand_wired_graph():
+    from minigrad import Variable
+
+    apple, apple_num = Variable(100, name="apple"), Variable(2, name="apple_num")
+    orange, orange_num = Variable(150, name="orange"), Variable(3, name="orange_num")
+    tax = Variable(1.1, name="tax")
+    apple_price, orange_price = apple * apple_num, orange * orange_num
+    all_price = apple_price + orange_price
+    price = all_price * tax
+    for v, name in [(apple_price, "apple_price"), (orange_price, "orange_price"), (all_price, "all_price"), (price, "price")]:
+        v.name = name
+    price.backward()
+    page, hand = price.graph.to_html(), priced().to_html()
+    assert page == hand  # the same graph, values and gradients: the same page, byte for byte
+
+
+def test_variable_arithmetic_is_explained_with_its_numbers():
+    from minigrad import Variable
+
+    x0, x1 = Variable(3.0, name="x0"), Variable(-4.0, name="x1")
+    y = (x0**2 + x1**2) / x0 - x1
+    y.backward()
+    page = y.graph.to_html()
+    for line in ("PowLayer forward: pow_1 = x1^2 = (-4)^2 = 16",
+                 "DivLayer forward: div = add / x0 = 25 / 3 = 8.33333",
+                 "SubLayer backward: d(x1) = dout × (−1) = 1 × (−1) = -1",
+                 "DivLayer backward: d(x0) = −dout × add / x0² = −1 × 25 / 3² = -2.77778",
+                 "PowLayer backward: d(x0) = dout × 2 × x0^1 = 0.333333 × 2 × 3^1 = 2",
+                 f"x0 feeds 2 branches, so its gradient is their sum: d(x0) = (-2.77778) + 2 = {x0.grad:.6g}"):
+        assert line in page
+    assert x0.grad == pytest.approx(2 * 3 / 3 - 25 / 9) and x1.grad == pytest.approx(2 * -4 / 3 - 1)
+
+
 def test_a_graph_before_forward_shows_its_structure_and_order_without_numbers():
     page = price_graph().to_html()
     assert shown_from(page, "value") == {} and shown_from(page, "grad") == {}
