@@ -52,7 +52,7 @@ from minigrad.trainer import Trainer, fit  # noqa: E402
 
 LR = 0.1
 DTYPES = (np.float32, np.float64)
-KEYS = ("0.W", "0.b", "3.W", "3.b", "5.W", "5.b")
+KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 
 # ---------------------------------------------------------------- the hand-fused numpy step
@@ -214,8 +214,8 @@ class BookNet:
 
     def __init__(self, P: dict[str, np.ndarray]) -> None:
         self.params = P
-        self.layers = [BookConvolution(P["0.W"], P["0.b"]), BookRelu(), BookPooling(2, 2, 2),
-                       BookAffine(P["3.W"], P["3.b"]), BookRelu(), BookAffine(P["5.W"], P["5.b"])]
+        self.layers = [BookConvolution(P["W1"], P["b1"]), BookRelu(), BookPooling(2, 2, 2),
+                       BookAffine(P["W2"], P["b2"]), BookRelu(), BookAffine(P["W3"], P["b3"])]
 
     def step(self, x: np.ndarray, t: np.ndarray) -> float:
         for layer in self.layers:
@@ -230,8 +230,8 @@ class BookNet:
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
         grads = {}
-        for i in (0, 3, 5):
-            grads[f"{i}.W"], grads[f"{i}.b"] = self.layers[i].dW, self.layers[i].db
+        for n, i in enumerate((0, 3, 5), 1):
+            grads[f"W{n}"], grads[f"b{n}"] = self.layers[i].dW, self.layers[i].db
         for key in KEYS:
             self.params[key] -= LR * grads[key]
         return float(loss)
@@ -271,7 +271,7 @@ def data(batch: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def assert_same_step(name: str, got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> None:
     """The weights after one step of `name` equal the fused step's (to the dtype's rounding)."""
-    tol = 1e-10 if want["0.W"].dtype == np.float64 else 2e-5
+    tol = 1e-10 if want["W1"].dtype == np.float64 else 2e-5
     for key in KEYS:
         np.testing.assert_allclose(got[key], want[key], rtol=tol, atol=tol, err_msg=f"{name} {key}")
 

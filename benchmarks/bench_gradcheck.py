@@ -102,7 +102,7 @@ def sweep_cases(dtype):
         net = MultiLayerNet(d, [4, 3], m, activation="tanh", rng=seed, dtype=dtype)
         yield "MultiLayerNet-tanh", net, [x(n, d), r.integers(0, m, n)]
         net = TwoLayerNet(d, 4, m, weight_init_std=0.5, rng=seed, dtype=dtype)
-        for p in (net.params["0.b"], net.params["2.b"]):
+        for p in (net.params["b1"], net.params["b2"]):
             p[...] = w(*p.shape)
         yield "TwoLayerNet", net, [x(n, d), r.integers(0, m, n)]
 

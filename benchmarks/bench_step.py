@@ -83,16 +83,23 @@ def reference_step(Ws: list[np.ndarray], bs: list[np.ndarray], x: np.ndarray, t:
 
 def reference_weights(net: MultiLayerNet) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Copies of a net's weights and biases, layer by layer, for reference_step."""
-    return ([net.params[f"{i}.W"].copy() for i in range(0, len(net), 2)],
-            [net.params[f"{i}.b"].copy() for i in range(0, len(net), 2)])
+    return weights_and_biases(net.params, copy=True)
+
+
+def weights_and_biases(params: dict[str, np.ndarray], copy: bool = False) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The Affines' W (2-D) and b (1-D) in chain order, whatever the keys ("W1" now, "0.W" in revisions before)."""
+    take = (lambda a: a.copy()) if copy else (lambda a: a)
+    return [take(p) for p in params.values() if p.ndim == 2], [take(p) for p in params.values() if p.ndim == 1]
 
 
 def assert_same_step(params: dict[str, np.ndarray], Ws: list[np.ndarray], bs: list[np.ndarray]) -> None:
     """A minigrad net's params equal the reference's weights after the same step (to the dtype's rounding)."""
     tol = 1e-12 if Ws[0].dtype == np.float64 else 1e-5
-    for i, (W, b) in enumerate(zip(Ws, bs)):
-        np.testing.assert_allclose(params[f"{2 * i}.W"], W, rtol=tol, atol=tol)
-        np.testing.assert_allclose(params[f"{2 * i}.b"], b, rtol=tol, atol=tol)
+    mine_W, mine_b = weights_and_biases(params)
+    assert len(mine_W) == len(Ws) and len(mine_b) == len(bs)
+    for W, b, W2, b2 in zip(Ws, bs, mine_W, mine_b):
+        np.testing.assert_allclose(W2, W, rtol=tol, atol=tol)
+        np.testing.assert_allclose(b2, b, rtol=tol, atol=tol)
 
 
 def torch_step_factory(net: MultiLayerNet, x: np.ndarray, t: np.ndarray) -> Callable[[], None] | None:
@@ -102,8 +109,7 @@ def torch_step_factory(net: MultiLayerNet, x: np.ndarray, t: np.ndarray) -> Call
     except ImportError:
         return None
     torch.set_num_threads(2)
-    Ws = [torch.tensor(net.params[f"{i}.W"].copy(), requires_grad=True) for i in range(0, len(net), 2)]
-    bs = [torch.tensor(net.params[f"{i}.b"].copy(), requires_grad=True) for i in range(0, len(net), 2)]
+    Ws, bs = ([torch.tensor(a, requires_grad=True) for a in arrays] for arrays in reference_weights(net))
     tx, tt = torch.from_numpy(x), torch.from_numpy(t.astype(np.int64))
     opt = torch.optim.SGD([*Ws, *bs], lr=LR)
 

@@ -74,17 +74,17 @@ def main() -> None:
     if args.model:
         net = load_model(args.model)
         fresh = SimpleConvNet(**{**net.config, "rng": args.seed})
-        before = fresh.params["0.W"].copy()
+        before = fresh.params["W1"].copy()
     else:
         net = SimpleConvNet(rng=args.seed, dtype=np.float32)  # the book's N(0, 0.01²) init, as in its figure
-        before = net.params["0.W"].copy()
+        before = net.params["W1"].copy()
         trainer = Trainer(net, Adam(lr=0.001), rng=args.seed, verbose=0)
         trainer.fit(x[: args.train_size], t[: args.train_size], epochs=args.epochs, batch_size=100)
         print(f"trained {args.epochs} epoch(s) on {min(args.train_size, len(x))} images")
-    x_test = x_test.astype(net.params["0.W"].dtype)
+    x_test = x_test.astype(net.params["W1"].dtype)
     accuracy = Trainer(net, verbose=0).evaluate(x_test, t_test, batch_size=100)["accuracy"]
     print(f"test accuracy {accuracy:.4f}")
-    show_filters(plt, before, net.params["0.W"], out / "convnet_filters.png")
+    show_filters(plt, before, net.params["W1"], out / "convnet_filters.png")
     show_predictions(plt, net, x_test, t_test, accuracy, out / "convnet_predictions.png")
     print(f"wrote {out / 'convnet_filters.png'} and {out / 'convnet_predictions.png'}")
 

@@ -57,7 +57,7 @@ def gradient_norms(activation: str, weight_init: str | float, x: np.ndarray, t: 
     """‖dW‖ of each Affine in a fresh MultiLayerNet with `depth` hidden layers of 100, on one batch."""
     net = MultiLayerNet(x.shape[1], [100] * depth, 10, activation=activation, weight_init=weight_init, rng=seed, dtype=x.dtype)
     grads = net.gradient(x, t)
-    return [float(np.linalg.norm(grads[f"{2 * i}.W"])) for i in range(depth + 1)]
+    return [float(np.linalg.norm(grads[f"W{i + 1}"])) for i in range(depth + 1)]
 
 
 def main() -> None:

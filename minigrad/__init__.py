@@ -6,7 +6,9 @@ The gradient checker is ``minigrad.gradcheck.gradcheck`` (the module keeps its n
 
 from .arithmetic import DivLayer, Exp, Index, Log, MatMulLayer, Mean, NegLayer, PowLayer, Reshape, SubLayer, Sum, Transpose
 from .gradcheck import GradcheckError, GradcheckResult
-from .layers import Affine, AddLayer, Convolution, Layer, MulLayer, Pooling, ReLU, Sigmoid, Tanh
+from . import protocol
+from .conv import Convolution, Pooling
+from .layers import Affine, AddLayer, Layer, MulLayer, ReLU, Sigmoid, Tanh
 from .normalization import BatchNormalization, Dropout
 from .losses import Loss, MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .models import MultiLayerNet, SimpleConvNet, TwoLayerNet

@@ -23,6 +23,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from . import protocol
 from ._files import atomic_write
 from .datasets import DATASETS, IdxFormatError
 from .models import ACTIVATIONS
@@ -444,14 +445,14 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
     obj = _load_target(args.target)
     layer = obj
-    if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "forward")):
+    if isinstance(obj, type) or (callable(obj) and not protocol.is_layer(obj)):
         try:
             layer = obj()
         except TypeError as e:
             raise UsageError(
                 f"could not call {args.target}() with no arguments ({e}); name a factory function that builds the layer"
             ) from None
-    if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
+    if not protocol.is_layer(layer):
         raise UsageError(f"{args.target} is not a layer (it needs forward and backward)")
     rng = np.random.default_rng(args.seed)
     dtype = np.dtype(args.dtype)

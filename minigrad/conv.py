@@ -21,7 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 
 from .functions import as_numeric
-from .layers import Layer
+from .layers import BookParam, Layer
 
 __all__ = ["im2col", "col2im", "conv_output_size", "Convolution", "Pooling"]
 
@@ -109,6 +109,9 @@ class Convolution(Layer):
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
         self.col: np.ndarray | None = None
 
+    W, b, dW, db = BookParam(), BookParam(), BookParam(grad=True), BookParam(grad=True)
+    """The book's names for params["W"], params["b"] (the live arrays) and grads["W"], grads["b"]."""
+
     def forward(self, x: ArrayLike) -> np.ndarray:
         self.col = None  # a forward that raises leaves nothing for backward
         W, b = self.params["W"], self.params["b"]
@@ -145,11 +148,13 @@ class Convolution(Layer):
 class Pooling(Layer):
     """y = max over each pool_h×pool_w window of x (N, C, H, W), per channel -> (N, C, OH, OW); padding never wins.
 
+    The stride is 2 unless given, as the book's Pooling.
+
     The gradient of a window goes to one maximal element: at a tie, the first in row-major order
     within the window. Overlapping windows (stride < pool size) add up their gradients.
     """
 
-    def __init__(self, pool_h: int, pool_w: int, stride: int = 1, pad: int = 0) -> None:
+    def __init__(self, pool_h: int, pool_w: int, stride: int = 2, pad: int = 0) -> None:
         super().__init__()
         self.pool_h = _count(pool_h, "Pooling", "pool_h", 1)
         self.pool_w = _count(pool_w, "Pooling", "pool_w", 1)

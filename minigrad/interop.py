@@ -41,7 +41,8 @@ from numpy.typing import DTypeLike
 
 from ._files import atomic_write
 from .conv import conv_output_size
-from .layers import Affine, Convolution, Pooling, RandomLike, ReLU, Sigmoid, Tanh
+from .conv import Convolution, Pooling
+from .layers import Affine, RandomLike, ReLU, Sigmoid, Tanh
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .network import Sequential
 from .normalization import BatchNormalization, Dropout
@@ -307,7 +308,7 @@ def export_onnx(
         raise ValueError(f"export_onnx: dtype must be float32 or float64, got {dtype}")
     elem = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
     dims = _input_dims(net) if input_shape is None else [int(d) for d in input_shape]
-    graph = _OnnxGraph(helper, numpy_helper, dtype)
+    graph = _OnnxGraph(helper, numpy_helper, dtype, dict(net.param_keys))
     x_info = helper.make_tensor_value_info("x", elem, ["N", *_symbolic(dims, "x")])
     name, dims = graph.chain(net, "", "x", dims)
     graph.nodes.append(helper.make_node("Identity", [name], ["y"], name="output"))
@@ -352,12 +353,14 @@ def _input_dims(net: Sequential) -> list[int | None]:
 class _OnnxGraph:
     """The nodes and initializers of an ONNX graph, built layer by layer with one sample's shape tracked."""
 
-    def __init__(self, helper: Any, numpy_helper: Any, dtype: np.dtype) -> None:
+    def __init__(self, helper: Any, numpy_helper: Any, dtype: np.dtype, keys: dict[str, str]) -> None:
         self.helper, self.numpy_helper, self.dtype = helper, numpy_helper, dtype
+        self.keys = keys  # positional key -> the model's key in params ("0.W" -> "W1" for a preset)
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
 
     def weight(self, name: str, a: np.ndarray) -> str:
+        name = self.keys.get(name, name)
         self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(a, dtype=self.dtype), name))
         return name
 

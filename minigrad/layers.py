@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from .functions import as_numeric, sigmoid, sum_to, tanh
 
-__all__ = ["Layer", "MulLayer", "AddLayer", "Affine", "Sigmoid", "ReLU", "Tanh", "init_weight"]
+__all__ = ["Layer", "MulLayer", "AddLayer", "Affine", "Sigmoid", "ReLU", "Tanh", "init_weight", "BookParam"]
 
 Operand = Union[np.ndarray, int, float]
 RandomLike = Union[np.random.Generator, int, None]
@@ -81,6 +81,35 @@ class Layer:
         if dtype is not None and d.dtype != dtype and dtype.kind == "f" and d.dtype.kind == "f":
             d = d.astype(dtype)
         return d
+
+
+class BookParam:
+    """The book's attribute for a parameter: layer.W is params["W"] (the live array), layer.dW is grads["W"].
+
+    Assigning layer.W = array (the book's load_params) replaces params["W"] with that array, which
+    must have the parameter's shape; it is cast to the parameter's dtype.
+    """
+
+    def __init__(self, grad: bool = False) -> None:
+        self.grad = grad
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.key = name, name[1:] if self.grad else name
+
+    def __get__(self, layer: Any, owner: type | None = None) -> Any:
+        if layer is None:
+            return self
+        return (layer.grads if self.grad else layer.params)[self.key]
+
+    def __set__(self, layer: Any, value: ArrayLike) -> None:
+        where = f"{type(layer).__name__}.{self.name}"
+        if self.grad:
+            raise AttributeError(f"{where} is the gradient backward computes; it cannot be assigned")
+        old = layer.params[self.key]
+        a = as_numeric(value, where, self.name)
+        if a.shape != old.shape:
+            raise ValueError(f"{where}: the parameter has shape {old.shape}, got an array of shape {a.shape}")
+        layer.params[self.key] = a if a.dtype == old.dtype else a.astype(old.dtype)
 
 
 def _operand(x: Any, where: str, arg: str) -> Operand:
@@ -214,15 +243,14 @@ class Affine(Layer):
         self.x: np.ndarray | None = None
         """The latest input as rows (N, D), as the book's Affine keeps it."""
 
-    @property
-    def dW(self) -> np.ndarray:
-        """The book's name for grads["W"]."""
-        return self.grads["W"]
-
-    @property
-    def db(self) -> np.ndarray:
-        """The book's name for grads["b"]."""
-        return self.grads["b"]
+    W = BookParam()
+    """The book's name for params["W"], the live array."""
+    b = BookParam()
+    """The book's name for params["b"], the live array."""
+    dW = BookParam(grad=True)
+    """The book's name for grads["W"]."""
+    db = BookParam(grad=True)
+    """The book's name for grads["b"]."""
 
     @classmethod
     def from_sizes(
@@ -339,14 +367,3 @@ class ReLU(Layer):
     def backward(self, dout: ArrayLike) -> np.ndarray:
         mask = self._cache(self.mask)
         return np.where(mask, 0, self._dout(dout, mask.shape, self.dtype))
-
-
-# Convolution and pooling live in conv.py (a concept of their own); imported last, as conv.py builds on Layer.
-from .conv import Convolution, Pooling  # noqa: E402
-
-__all__ += ["Convolution", "Pooling"]
-
-# BatchNormalization and Dropout live in normalization.py; imported last, as normalization.py builds on Layer.
-from .normalization import BatchNormalization, Dropout  # noqa: E402
-
-__all__ += ["BatchNormalization", "Dropout"]

@@ -13,8 +13,24 @@ from .layers import AddLayer, Affine, MulLayer, RandomLike, ReLU, Sigmoid, Tanh,
 from .losses import SoftmaxWithLoss
 from .network import Graph, Sequential
 from .normalization import BatchNormalization, Dropout
+from .protocol import params as params_of
 
-__all__ = ["TwoLayerNet", "MultiLayerNet", "SimpleConvNet", "price_graph"]
+__all__ = ["TwoLayerNet", "MultiLayerNet", "SimpleConvNet", "price_graph", "book_keys"]
+
+
+def book_keys(layers: Sequence[Any]) -> dict[str, str]:
+    """The book's keys for a chain's parameters: each name numbered by the layers holding it so far.
+
+    {"0.W": "W1", "0.b": "b1", "1.gamma": "gamma1", ..., "4.W": "W2", ...}, as the book's nets key
+    `params`; pass it as Sequential(..., keys=book_keys(layers)).
+    """
+    counts: dict[str, int] = {}
+    keys = {}
+    for i, layer in enumerate(layers):
+        for name in params_of(layer):
+            counts[name] = counts.get(name, 0) + 1
+            keys[f"{i}.{name}"] = f"{name}{counts[name]}"
+    return keys
 
 ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 # The book's MultiLayerNet also accepts an activation's name for the initialisation that suits it.
@@ -22,7 +38,7 @@ INIT_ALIASES = {"relu": "he", "sigmoid": "xavier", "tanh": "xavier"}
 
 
 class TwoLayerNet(Sequential):
-    """The chapter's net: Affine(D, H) → ReLU → Affine(H, C) → SoftmaxWithLoss, W ~ N(0, weight_init_std²)."""
+    """The chapter's net: Affine(D, H) → ReLU → Affine(H, C) → SoftmaxWithLoss, W ~ N(0, weight_init_std²); params W1, b1, W2, b2."""
 
     def __init__(
         self,
@@ -36,7 +52,8 @@ class TwoLayerNet(Sequential):
         rng = np.random.default_rng(rng)
         sizes = [(input_size, hidden_size), (hidden_size, output_size)]
         first, second = (Affine.from_sizes(d, m, weight_init=weight_init_std, rng=rng, dtype=dtype) for d, m in sizes)
-        super().__init__(first, ReLU(), second, loss=SoftmaxWithLoss())
+        layers = [first, ReLU(), second]
+        super().__init__(*layers, loss=SoftmaxWithLoss(), keys=book_keys(layers))
         self.config = {
             "input_size": input_size,
             "hidden_size": hidden_size,
@@ -52,7 +69,8 @@ class MultiLayerNet(Sequential):
     The book's MultiLayerNet and MultiLayerNetExtend in one, accepting the book's argument names:
     weight_init_std ("relu"/"he", "sigmoid"/"xavier" or a standard deviation) for weight_init, and
     dropout_ration for dropout_ratio. With weight_decay_lambda = λ > 0, loss(x, t) adds ½λ Σ‖W‖² over
-    every Affine's W and backward adds λW to each dW, as the book does.
+    every Affine's W and backward adds λW to each dW, as the book does. params are keyed as the
+    book's: W1, b1, (gamma1, beta1,) W2, ...
     """
 
     def __init__(
@@ -98,7 +116,8 @@ class MultiLayerNet(Sequential):
             layers.append(ACTIVATIONS[activation]())
             if use_dropout:
                 layers.append(Dropout(dropout_ratio, rng=np.random.default_rng(rng.integers(2**63))))
-        super().__init__(*layers, affines[-1], loss=SoftmaxWithLoss())
+        layers.append(affines[-1])
+        super().__init__(*layers, loss=SoftmaxWithLoss(), keys=book_keys(layers))
         self.weight_decay_lambda = float(weight_decay_lambda)
         self._affines = affines
         self.config = {
@@ -143,6 +162,7 @@ class SimpleConvNet(Sequential):
 
     x (N, C, H, W) with (C, H, W) = input_dim. W ~ N(0, weight_init_std²) as the book, or weight_init="he".
     use_batchnorm puts a BatchNormalization before each ReLU (per channel after the convolution).
+    params are keyed as the book's: W1, b1 (the convolution), W2, b2, W3, b3 (the Affines).
     """
 
     def __init__(
@@ -184,8 +204,8 @@ class SimpleConvNet(Sequential):
         def norm(m: int) -> list[Any]:
             return [BatchNormalization(np.ones(m, dtype), np.zeros(m, dtype))] if use_batchnorm else []
 
-        super().__init__(conv, *norm(FN), ReLU(), Pooling(2, 2, stride=2), first, *norm(hidden_size), ReLU(), second,
-                         loss=SoftmaxWithLoss())
+        layers = [conv, *norm(FN), ReLU(), Pooling(2, 2, stride=2), first, *norm(hidden_size), ReLU(), second]
+        super().__init__(*layers, loss=SoftmaxWithLoss(), keys=book_keys(layers))
         self.config = {
             "input_dim": [C, H, W],
             "conv_param": dict(p),

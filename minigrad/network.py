@@ -6,43 +6,53 @@ import contextlib
 import html
 import os
 from collections import ChainMap
-from typing import Any, Iterable, Iterator, MutableMapping
+from typing import Any, Iterable, Iterator, Mapping, MutableMapping
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import numerical
+from . import numerical, protocol
 from .functions import predicted_labels
-from .layers import Affine, Convolution, Layer
+from .layers import Layer
+from .protocol import modal_layers, walk
 
-__all__ = ["Sequential", "Graph", "sublayers", "modal_layers", "inference_mode", "training_mode"]
-
-
-def _check_layer(layer: Any, where: str) -> None:
-    """A TypeError unless `layer` follows the Layer protocol (forward, backward, params, grads)."""
-    missing = [m for m in ("forward", "backward", "params", "grads") if not hasattr(layer, m)]
-    if missing:
-        raise TypeError(
-            f"{where}: {type(layer).__name__} is not a layer: it lacks {', '.join(missing)} "
-            "(a layer needs forward, backward, params and grads)"
-        )
+__all__ = ["Sequential", "Graph", "Params", "sublayers", "modal_layers", "inference_mode", "training_mode"]
 
 
 def _backward(layer: Any, dout: Any, need_dx: bool = True) -> Any:
-    """layer.backward(dout); without need_dx, a layer that can skip its input gradient (Affine, Convolution) does, returning None."""
-    if not need_dx and isinstance(layer, (Affine, Convolution)):
+    """layer.backward(dout); without need_dx, a layer whose backward can skip its input gradient (Affine, Convolution) does, returning None."""
+    if not need_dx and protocol.takes(layer.backward, "need_dx"):
         return layer.backward(dout, need_dx=False)
     return layer.backward(dout)
 
 
-def _walk(named: Iterable[tuple[str, Any]]) -> Iterator[tuple[str, Any]]:
-    """Every (path, layer) in `named` and, depth first, inside the Sequentials and Graphs among them ("1.0", "loss", "h.W")."""
-    for path, layer in named:
-        yield path, layer
-        if isinstance(layer, Sequential):
-            yield from _walk(layer._prefixed_named(path + "."))
-        elif isinstance(layer, Graph):
-            yield from _walk((f"{path}.{n}", sub) for n, (sub, _) in layer.nodes.items())
+class Params(dict):
+    """A net's parameters by key, the live arrays: `params[key] = array` copies the array into the weight.
+
+    The book's load_params idiom (``net.params["W1"] = saved``) then changes the net, as it does in
+    the book; an unknown key or another shape raises instead of doing nothing.
+    """
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self:
+            raise KeyError(f"params: no parameter {key!r} to replace; the keys are {list(self)}")
+        p = dict.__getitem__(self, key)
+        a = np.asarray(value)
+        if a.shape != p.shape:
+            raise ValueError(f"params[{key!r}]: the parameter has shape {p.shape}, got an array of shape {a.shape}")
+        try:
+            np.copyto(p, a, casting="same_kind")
+        except TypeError:
+            raise TypeError(f"params[{key!r}]: the parameter is {p.dtype}, got an array of dtype {a.dtype}") from None
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def _fixed(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("params: a net's parameters are fixed by its layers; replace a weight with params[key] = array")
+
+    __delitem__ = pop = popitem = clear = setdefault = _fixed  # type: ignore[assignment]
 
 
 def _check_distinct(
@@ -53,7 +63,7 @@ def _check_distinct(
     Returns the id -> path map, so a Graph can extend it node by node.
     """
     seen = {} if seen is None else seen
-    for path, layer in _walk(named):
+    for path, layer in walk(named):
         if id(layer) in seen:
             raise ValueError(
                 f"{where}: {seen[id(layer)]} and {path} are the same {type(layer).__name__} instance; "
@@ -74,27 +84,21 @@ def _shares_memory(arrays: Iterable[np.ndarray]) -> bool:
     return False
 
 
-def _flat(prefixed: list[tuple[str, Any]], attr: str) -> dict[str, np.ndarray]:
-    """The layers' params, grads or buffers in one dict keyed "<prefix><name>" (prefixes like "0.")."""
-    return {prefix + name: a for prefix, layer in prefixed for name, a in getattr(layer, attr, {}).items()}
+def _flat(prefixed: list[tuple[str, Any]], of: Any, keys: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The layers' params, grads or buffers (`of`, a protocol function) in one dict keyed "<prefix><name>", renamed by `keys`."""
+    flat = {prefix + name: a for prefix, layer in prefixed for name, a in of(layer).items()}
+    return {keys.get(k, k): a for k, a in flat.items()} if keys else flat
 
 
 def sublayers(model: Any) -> list[tuple[str, Any]]:
-    """Every (path, layer) inside a Sequential or Graph, nested nets included, paths as in params keys ("1.0")."""
-    return list(_walk(model.named_layers())) if isinstance(model, _Net) else []
-
-
-def modal_layers(model: Any) -> list[Any]:
-    """model and every layer inside it (nested nets included) that has a `training` flag."""
-    return [layer for _, layer in _walk([("", model)]) if hasattr(layer, "training")]
+    """Every (path, layer) inside a Sequential or Graph, nested nets included, paths as in buffers keys ("1.0")."""
+    return list(walk(protocol.children(model)))
 
 
 @contextlib.contextmanager
 def _mode(model: Any, training: bool) -> Iterator[Any]:
     """Run the block with every `training` flag in model set to `training`, then restore each flag as it was."""
-    saved = [(layer, layer.training) for layer in modal_layers(model)]
-    for layer, _ in saved:
-        layer.training = training
+    saved = protocol.set_mode(model, training)
     try:
         yield model
     finally:
@@ -125,8 +129,7 @@ class _Net(Layer):
         """Set `training` on this net and every layer in it that has the flag (nested nets too); returns the net."""
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
-        for layer in modal_layers(self):
-            layer.training = bool(mode)
+        protocol.set_mode(self, bool(mode))
         return self
 
     def eval(self) -> Any:
@@ -136,18 +139,23 @@ class _Net(Layer):
     @property
     def buffers(self) -> dict[str, np.ndarray]:
         """Every layer's state outside params (e.g. running statistics), keyed like params: the live arrays."""
-        return _flat([(f"{k}.", layer) for k, layer in self.named_layers()], "buffers")
+        return _flat([(f"{k}.", layer) for k, layer in self.named_layers()], protocol.buffers)
 
 
 class Sequential(_Net):
-    """A chain y = f_n(…f_1(x)); with a loss, forward(x, t) returns the loss L. Itself a layer."""
+    """A chain y = f_n(…f_1(x)); with a loss, forward(x, t) returns the loss L. Itself a layer.
 
-    def __init__(self, *layers: Any, loss: Any = None) -> None:
+    params and grads are keyed "<index>.<name>" ("0.W", "loss.…"), or by `keys`, a mapping from
+    those positional keys to the names to show instead (the presets' book names: {"0.W": "W1", ...});
+    keys it does not mention stay positional.
+    """
+
+    def __init__(self, *layers: Any, loss: Any = None, keys: Mapping[str, str] | None = None) -> None:
         # params and grads are views over the layers' dicts (properties), so Layer.__init__ is skipped.
         for i, layer in enumerate(layers):
-            _check_layer(layer, f"Sequential: layer {i}")
+            protocol.check_layer(layer, f"Sequential: layer {i}")
         if loss is not None:
-            _check_layer(loss, "Sequential: loss")
+            protocol.check_layer(loss, "Sequential: loss")
         self.layers = tuple(layers)
         self.last_layer = loss
         self._mode: str | None = None  # "output" after forward(x), "loss" after forward(x, t)
@@ -157,10 +165,26 @@ class Sequential(_Net):
         if loss is not None:
             self._prefixed.append(("loss.", loss))
         _check_distinct(self._prefixed_named("layer "), "Sequential")
-        self._tied = _shares_memory(a for _, layer in self._prefixed for a in layer.params.values())
+        self.param_keys: dict[str, str] = self._check_keys(keys)
+        """Positional key ("0.W") -> the key params and grads show (empty for a plain Sequential)."""
+        self._tied = _shares_memory(a for _, layer in self._prefixed for a in protocol.params(layer).values())
         """Whether layers share parameter memory (checked when built); backward(optimizer=) then updates last."""
         self.training = True
         """The mode last set by train()/eval(); forward, loss and gradient follow each layer's own flag."""
+
+    def _check_keys(self, keys: Mapping[str, str] | None) -> dict[str, str]:
+        """keys as a dict, checked: every entry renames an existing positional key, and no two keys collide."""
+        if not keys:
+            return {}
+        positional = _flat(self._prefixed, protocol.params)
+        unknown = [k for k in keys if k not in positional]
+        if unknown:
+            raise ValueError(f"Sequential: keys renames {unknown}, which are not parameters; the parameters are {list(positional)}")
+        shown = [keys.get(k, k) for k in positional]
+        clashes = sorted({k for k in shown if shown.count(k) > 1})
+        if clashes:
+            raise ValueError(f"Sequential: keys gives two parameters the same key {clashes}")
+        return dict(keys)
 
     def named_layers(self) -> list[tuple[str, Any]]:
         return [(prefix[:-1], layer) for prefix, layer in self._prefixed]
@@ -170,34 +194,40 @@ class Sequential(_Net):
         return [(prefix + p[:-1], layer) for p, layer in self._prefixed]
 
     @property
-    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        """Every layer's parameters, keyed "<index>.<name>" (e.g. "0.W"): the live arrays."""
-        return _flat(self._prefixed, "params")
+    def params(self) -> Params:  # type: ignore[override]
+        """Every layer's parameters, keyed "<index>.<name>" (e.g. "0.W") or by `keys`: the live arrays (params[key] = a copies a in)."""
+        return Params(_flat(self._prefixed, protocol.params, self.param_keys))
 
     @property
     def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
         """Every layer's latest gradients, keyed like params."""
-        return _flat(self._prefixed, "grads")
+        return _flat(self._prefixed, protocol.grads, self.param_keys)
+
+    def _keys_of(self, prefix: str, layer_params: Mapping[str, Any]) -> dict[str, str]:
+        """A layer's parameter names -> their keys in params (what an optimizer keeps its state under)."""
+        return {name: self.param_keys.get(prefix + name, prefix + name) for name in layer_params}
 
     def forward(self, x: ArrayLike, t: ArrayLike | None = None) -> Any:
         self._mode = None  # until every layer has run: a forward that raises leaves nothing for backward
+        training = self.training
         for layer in self.layers:
-            x = layer.forward(x)
+            x = protocol.call(layer, x, training=training)
         self.scores = x
         if t is None:
             self._mode = "output"
             return x
         if self.last_layer is None:
             raise ValueError("Sequential.forward: targets t were given, but this Sequential has no loss")
-        loss = self.last_layer.forward(x, t)
+        loss = protocol.call(self.last_layer, x, t, training=training)
         self._mode = "loss"
         return loss
 
     def backward(self, dout: Any = None, need_dx: bool = True, optimizer: Any = None) -> Any:
         """dx from dout (after forward(x)), or from the loss (after loss(x, t); dout defaults to 1).
 
-        With need_dx=False the gradient of the chain's input is not wanted (training): a first
-        Affine or Convolution then skips its input gradient (dout·Wᵀ, and col2im), and None is returned.
+        With need_dx=False the gradient of the chain's input is not wanted (training): a first layer
+        whose backward takes need_dx (Affine, Convolution) then skips its input gradient (dout·Wᵀ,
+        and col2im), and None is returned.
 
         With an optimizer (a minigrad Optimizer), backward also takes its step: each layer's
         parameters are updated as soon as that layer's grads are filled, while both are still in
@@ -205,6 +235,9 @@ class Sequential(_Net):
         backward, which is what it does instead when layers share parameter memory, so that no
         layer backpropagates through weights that have already moved. If a layer's backward raises,
         the layers after it in the chain have already taken their step.
+
+        The dout given is never written into, even by a layer that writes into the dout it is
+        handed (the book's Relu): such a layer gets a copy.
         """
         if self._mode is None:
             raise RuntimeError("Sequential.backward called before forward (or after a forward that raised)")
@@ -212,21 +245,29 @@ class Sequential(_Net):
         eager = optimizer is not None and not self._tied
         if optimizer is not None:
             optimizer.begin_step()
+        if isinstance(dout, np.ndarray):
+            dout = dout.copy()  # the caller's dout stays as given; what the layers pass on is the chain's own
         if self._mode == "loss":
             dout = self.last_layer.backward(1.0 if dout is None else dout)
-            if eager and self.last_layer.params:
-                optimizer.apply(self.last_layer.params, self.last_layer.grads, "loss.")
+            if eager:
+                self._step(optimizer, "loss.", self.last_layer)
         elif dout is None:
             raise ValueError("Sequential.backward: dout is required after forward(x) without targets")
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
             dout = _backward(layer, dout, need_dx or i > 0)
-            if eager and layer.params:
-                optimizer.apply(layer.params, layer.grads, prefixed[i][0])
+            if eager:
+                self._step(optimizer, prefixed[i][0], layer)
         if optimizer is not None and not eager:  # shared weights: update once every layer is done
             for prefix, layer in prefixed if self._mode == "loss" else prefixed[: len(layers)]:
-                optimizer.apply(layer.params, layer.grads, prefix)
+                self._step(optimizer, prefix, layer)
         return dout
+
+    def _step(self, optimizer: Any, prefix: str, layer: Any) -> None:
+        """The optimizer's update of one layer's parameters, its state kept under their keys in params."""
+        p = protocol.params(layer)
+        if p:
+            optimizer.apply(p, protocol.grads(layer), keys=self._keys_of(prefix, p))
 
     def predict(self, x: ArrayLike) -> Any:
         """The chain's output (the scores before the loss), in inference mode whatever the net's mode."""
@@ -344,7 +385,7 @@ class Graph(_Net):
             raise ValueError(f"Graph.add: node '{name}' consumes itself, which would make a cycle")
         if name in self.nodes or name in self._input_set:
             raise ValueError(f"Graph.add: the name '{name}' is already defined")
-        _check_layer(layer, f"Graph.add('{name}')")
+        protocol.check_layer(layer, f"Graph.add('{name}')")
         if not inputs:
             raise ValueError(f"Graph.add: node '{name}' needs at least one input value")
         for value in inputs:
@@ -361,14 +402,14 @@ class Graph(_Net):
         return name
 
     @property
-    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        """Every node's parameters, keyed "<node>.<name>": the live arrays."""
-        return _flat([(f"{n}.", layer) for n, (layer, _) in self.nodes.items()], "params")
+    def params(self) -> Params:  # type: ignore[override]
+        """Every node's parameters, keyed "<node>.<name>": the live arrays (params[key] = a copies a in)."""
+        return Params(_flat([(f"{n}.", layer) for n, (layer, _) in self.nodes.items()], protocol.params))
 
     @property
     def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
         """Every node's latest gradients, keyed like params."""
-        return _flat([(f"{n}.", layer) for n, (layer, _) in self.nodes.items()], "grads")
+        return _flat([(f"{n}.", layer) for n, (layer, _) in self.nodes.items()], protocol.grads)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Run every node in order; inputs by position (in `inputs` order) or by name."""
@@ -386,8 +427,9 @@ class Graph(_Net):
         missing = [n for n in self.inputs if n not in values]
         if missing:
             raise TypeError(f"Graph.forward: missing input(s) {missing}")
+        training = self.training
         for name, (layer, ins) in self.nodes.items():
-            values[name] = layer.forward(*(values[v] for v in ins))
+            values[name] = protocol.call(layer, *(values[v] for v in ins), training=training)
         self.values = values
         self.gradients, self.edge_gradients = {}, {}
         return values[self.output]
@@ -410,7 +452,9 @@ class Graph(_Net):
             if name not in grads:
                 continue  # not on a path to the output
             layer, ins = self.nodes[name]
-            g = _backward(layer, grads[name], not (len(ins) == 1 and ins[0] in self.constants))
+            d = grads[name]
+            d = d.copy() if isinstance(d, np.ndarray) else d  # a layer may write into its dout; gradients keeps its own
+            g = _backward(layer, d, not (len(ins) == 1 and ins[0] in self.constants))
             g = g if isinstance(g, tuple) else (g,)
             if len(g) > len(ins):
                 raise ValueError(

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .functions import as_numeric
-from .layers import Layer, RandomLike
+from .layers import BookParam, Layer, RandomLike
 
 __all__ = ["BatchNormalization", "Dropout"]
 
@@ -71,6 +71,9 @@ class BatchNormalization(Layer):
         self.momentum, self.eps = float(momentum), float(eps)
         self.training = True
         self.xn: np.ndarray | None = None
+
+    gamma, beta, dgamma, dbeta = BookParam(), BookParam(), BookParam(grad=True), BookParam(grad=True)
+    """The book's names for params["gamma"], params["beta"] (the live arrays) and grads["gamma"], grads["beta"]."""
 
     @property
     def running_mean(self) -> np.ndarray:

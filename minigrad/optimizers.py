@@ -90,17 +90,19 @@ class Optimizer:
         """Count a new step (t += 1); apply() then updates its parameters, all at once or in parts."""
         self.t += 1
 
-    def apply(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], prefix: str = "") -> None:
-        """The current step's update of params[name] by grads[name], in place; state is kept under prefix + name.
+    def apply(self, params: Mapping[str, np.ndarray], grads: Mapping[str, np.ndarray], prefix: str = "",
+              keys: Mapping[str, str] | None = None) -> None:
+        """The current step's update of params[name] by grads[name], in place; state is kept under keys[name] (or prefix + name).
 
-        Sequential.backward(optimizer=...) calls it for each layer as soon as the layer's grads are filled.
+        Sequential.backward(optimizer=...) calls it for each layer as soon as the layer's grads are
+        filled, with `keys` the names the net's params show for them ("W1" for the layer's "W").
         """
         for name, p in params.items():
             g = grads.get(name)
             if (type(g) is not np.ndarray or g.shape != p.shape or g.dtype.kind not in "biuf"
                     or type(p) is not np.ndarray or p.dtype.kind != "f" or not p.flags.writeable):
                 self._mismatch(name, p, grads)
-            key = prefix + name
+            key = prefix + name if keys is None else keys[name]
             if self.weight_decay:
                 g = self._decayed(key, p, g)
             self._step(key, p, g)

@@ -5,7 +5,8 @@ The file is a plain ``np.savez`` archive read with ``np.load(..., allow_pickle=F
 - ``minigrad.json`` — a 0-d string array holding JSON: format name and version, the architecture
   (a preset's ``config``, or a Sequential's layer list), the optimizer's class and scalars, the
   random generator's ``bit_generator.state`` and the caller's ``extra`` dict;
-- ``param/<key>`` — each parameter, keyed as in ``model.params`` (e.g. ``param/0.W``);
+- ``param/<key>`` — each parameter, keyed as in ``model.params`` (``param/0.W``; a preset's book
+  names, ``param/W1``; files of presets keyed by position, written before, load too);
 - ``buffer/<key>`` — each state array outside params, keyed as in ``model.buffers`` (running
   statistics, e.g. ``buffer/1.running_mean``); each layer's own random generator (a Dropout's
   ``rng``) has its ``bit_generator.state`` in the JSON under ``generators``, keyed by the layer's path;
@@ -295,6 +296,12 @@ def _read(path: str | os.PathLike[str], where: str) -> tuple[dict[str, Any], dic
     return meta, arrays
 
 
+def _renamed(model: Any) -> Mapping[str, str]:
+    """Positional key ("0.W") -> the model's key ("W1"): files written before the presets took the book's keys still load."""
+    keys = getattr(model, "param_keys", None)
+    return keys if isinstance(keys, Mapping) else {}
+
+
 def _generators(model: Any) -> dict[str, np.random.Generator]:
     """Each layer's own random generator (a Dropout's rng), keyed by the layer's path ("3", "1.0")."""
     return {path: layer.rng for path, layer in sublayers(model) if isinstance(getattr(layer, "rng", None), np.random.Generator)}
@@ -303,8 +310,11 @@ def _generators(model: Any) -> dict[str, np.random.Generator]:
 def _copy_weights(where: str, path: str, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], model: Any) -> None:
     """Copy the file's parameters and buffers into model's live arrays and its layers' generator states, checking first."""
     copies = []
+    renamed = _renamed(model)
     for prefix, kind, in_model in (("param/", "parameter", model.params), ("buffer/", "buffer", getattr(model, "buffers", {}))):
         saved = {k[len(prefix):]: a for k, a in arrays.items() if k.startswith(prefix)}
+        if prefix == "param/":
+            saved = {renamed.get(k, k): a for k, a in saved.items()}
         if set(saved) != set(in_model):
             raise ModelFileError(
                 f"{where}: {path} holds another architecture, {_describe(meta['model'])}, with {kind}s "
@@ -376,13 +386,14 @@ def _checkpoint(path: str, where: str, meta: dict[str, Any], arrays: dict[str, n
     _copy_weights(where, path, meta, arrays, model)
     ck = Checkpoint(model=model, extra=dict(meta.get("extra") or {}))
     if "optimizer" in meta:
-        ck.optimizer = _optimizer(where, path, meta["optimizer"], arrays, model.params)
+        ck.optimizer = _optimizer(where, path, meta["optimizer"], arrays, model.params, _renamed(model))
     if "rng" in meta:
         ck.rng = _rng_from_state(meta["rng"], f"{where}: {path}")
     return ck
 
 
-def _optimizer(where: str, path: str, spec: Any, arrays: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Optimizer:
+def _optimizer(where: str, path: str, spec: Any, arrays: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray],
+               renamed: Mapping[str, str]) -> Optimizer:
     cls = OPTIMIZERS.get(str(spec.get("class", "")).lower()) if isinstance(spec, dict) else None
     if cls is None:
         raise ModelFileError(f"{where}: {path} names an unknown optimizer {spec!r}")
@@ -390,10 +401,11 @@ def _optimizer(where: str, path: str, spec: Any, arrays: Mapping[str, np.ndarray
     for k, a in arrays.items():
         if k.startswith("optimizer/"):
             name = k[len("optimizer/"):]
-            key = name.partition(".")[2]
+            slot, _, key = name.partition(".")
+            key = renamed.get(key, key)
             if key not in params or params[key].shape != a.shape:
                 raise ModelFileError(f"{where}: {path} has optimizer state '{name}' that matches no parameter of the model")
-            state[name] = a
+            state[f"{slot}.{key}"] = a
     optimizer = cls()
     try:
         optimizer.load_state_dict(state)

@@ -60,14 +60,25 @@ class BufferedTanh(BookLayer):
         return dx
 
 
-class BookReLU(BookLayer):
-    """y = max(x, 0) with the book's mask (x <= 0), but a backward that copies dout instead of writing into it."""
+class Relu:
+    """The book's Relu as printed: y = max(x, 0) with mask (x <= 0); backward writes 0 into dout there and returns it."""
+
+    def __init__(self):
+        self.mask = None
 
     def forward(self, x):
         self.mask = x <= 0
         out = x.copy()
         out[self.mask] = 0
         return out
+
+    def backward(self, dout):
+        dout[self.mask] = 0
+        return dout
+
+
+class BookReLU(BookLayer, Relu):
+    """The book's Relu with params/grads dicts, and a backward that copies dout instead of writing into it."""
 
     def backward(self, dout):
         dx = dout.copy()
@@ -92,12 +103,12 @@ class BookAffine(BookLayer):
         return dout @ self.params["W"].T
 
 
-class BookDropout(BookLayer):
-    """The book's dropout: mask = np.random.rand(...) > ratio on every forward; dx = dout · mask."""
+class Dropout:
+    """The book's dropout as printed (no params): mask = np.random.rand(...) > ratio on every forward; dx = dout · mask."""
 
     def __init__(self, dropout_ratio: float = 0.5) -> None:
-        super().__init__()
         self.dropout_ratio = dropout_ratio
+        self.mask = None
 
     def forward(self, x, train_flg=True):
         if train_flg:
@@ -107,6 +118,14 @@ class BookDropout(BookLayer):
 
     def backward(self, dout):
         return dout * self.mask
+
+
+class BookDropout(BookLayer, Dropout):
+    """The book's dropout with (empty) params and grads dicts."""
+
+    def __init__(self, dropout_ratio: float = 0.5) -> None:
+        BookLayer.__init__(self)
+        Dropout.__init__(self, dropout_ratio)
 
 
 class GeneratorDropout(BookLayer):

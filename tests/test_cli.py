@@ -229,7 +229,7 @@ def test_train_model_cnn_trains_the_books_simple_conv_net_on_the_digit_images(tm
         assert (tmp_path / "cnn" / name).is_file()
     model = load_model(tmp_path / "cnn" / "model.npz")
     assert type(model).__name__ == "SimpleConvNet" and model.config["conv_param"]["filter_num"] == 8
-    assert model.params["0.W"].shape == (8, 1, 3, 3) and model.params["0.W"].dtype == np.float32
+    assert model.params["W1"].shape == (8, 1, 3, 3) and model.params["W1"].dtype == np.float32
     final = float(out.split("final val_accuracy ")[1].split()[0])
     assert final > 0.85
     _, (x_test, t_test) = load_digits(flatten=False)  # the saved weights reproduce the reported accuracy

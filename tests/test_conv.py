@@ -290,10 +290,16 @@ def test_pooling_output_belongs_to_the_caller():
     np.testing.assert_array_equal(layer.backward(dout), expected.backward(dout))
 
 
-def test_reexported_from_minigrad_and_layers():
-    assert minigrad.Convolution is minigrad.layers.Convolution is minigrad.conv.Convolution
-    assert minigrad.Pooling is minigrad.layers.Pooling is minigrad.conv.Pooling
-    assert {"Convolution", "Pooling"} <= set(minigrad.__all__) & set(minigrad.layers.__all__)
+def test_reexported_from_minigrad_and_no_import_circle_with_layers():
+    assert minigrad.Convolution is minigrad.conv.Convolution and minigrad.Pooling is minigrad.conv.Pooling
+    assert {"Convolution", "Pooling"} <= set(minigrad.__all__)
+    for module in (minigrad.layers, minigrad.conv, minigrad.normalization):  # conv and normalization build on layers, not back
+        assert not {"Convolution", "Pooling", "BatchNormalization", "Dropout"} & set(vars(module)) - set(module.__all__)
+
+
+def test_pooling_strides_by_two_unless_told_as_the_book():
+    assert Pooling(2, 2).stride == 2 and Pooling(3, 3, stride=1).stride == 1
+    assert Pooling(2, 2).forward(np.ones((1, 1, 4, 4))).shape == (1, 1, 2, 2)
 
 
 # ---------------------------------------------------------------- PyTorch as the oracle (float64, 1e-10)

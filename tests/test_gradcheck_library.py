@@ -45,7 +45,7 @@ def affine(rng, d, m, dtype):
 def with_biases(net, rng):
     """The presets start with b = 0, where a dead ReLU unit feeds the next layer exactly 0: its kink. Move b off it."""
     for name, p in net.params.items():
-        if name.endswith(".b"):
+        if name.endswith(".b") or name[:1] == "b" and name[1:].isdigit():  # "0.b" in a Sequential, "b1" in a preset
             p[...] = weights(rng, p.shape, p.dtype)
     return net
 

@@ -172,6 +172,12 @@ def inference_difference(name: str) -> float:
     return relative(y, model.predict(x))
 
 
+def by_position(model: Sequential, arrays: dict[str, Any]) -> dict[str, Any]:
+    """arrays keyed as model.params (a preset's book names, "W1") re-keyed by position ("0.W"), as from_torch keys a plain Sequential."""
+    position = {key: p for p, key in model.param_keys.items()}
+    return {position.get(k, k): a for k, a in arrays.items()}
+
+
 def torch_grads(module: Any) -> dict[str, np.ndarray]:
     """The module's gradients in minigrad's layout and keys: from_torch of a copy whose weights are the grads."""
     torch = need("torch")
@@ -225,21 +231,21 @@ def training_step_differences(name: str, training: bool = True, lr: float = 0.1)
     for layer, keep in zip(dropouts(model), masks, strict=True):
         layer.rng = Draws(keep)
 
-    before = {k: p.copy() for k, p in model.params.items()}
+    before = {k: p.copy() for k, p in by_position(model, model.params).items()}
     loss = model.loss(x, t)
     model.backward()
-    grads = {k: g.copy() for k, g in model.grads.items()}
+    grads = {k: g.copy() for k, g in by_position(model, model.grads).items()}
     SGD(lr=lr).update(model.params, model.grads)
 
     stepped = from_torch(module)
     found = {"loss": relative(torch_loss.item(), loss)}
     zero = zero_gradients(model)
-    updates = {k: p - before[k] for k, p in model.params.items()}
+    updates = {k: p - before[k] for k, p in by_position(model, model.params).items()}
     torch_updates = {k: p - before[k] for k, p in stepped.params.items()}
     found.update({f"grad {k}": v for k, v in compare(torch_grads(module), grads, zero).items()})
     found.update({f"update {k}": v for k, v in compare(torch_updates, updates, zero).items()})
     found.update({f"buffer {k}": relative(b, model.buffers[k]) for k, b in stepped.buffers.items()})
-    assert set(stepped.params) == set(model.params) and set(stepped.buffers) == set(model.buffers)
+    assert set(stepped.params) == set(before) and set(stepped.buffers) == set(model.buffers)
     assert len(found) == 1 + 2 * len(model.params) + len(model.buffers)
     return found
 
@@ -291,9 +297,9 @@ def test_from_torch_gives_back_the_same_weights_bit_for_bit(name):
     module, loss_fn = to_torch(model)
     back = from_torch(module, getattr(loss_fn, "loss", loss_fn))  # a Sequential has no weight decay: the loss inside it
     assert repr(back).replace("Sequential", "") == repr(model).replace(type(model).__name__, "")  # same layers, same loss
-    assert list(back.params) == list(model.params)
+    assert list(back.params) == list(by_position(model, model.params))
     assert list(back.buffers) == list(model.buffers)
-    for key, p in {**model.params, **model.buffers}.items():
+    for key, p in {**by_position(model, model.params), **model.buffers}.items():
         mine = {**back.params, **back.buffers}[key]
         assert mine.dtype == p.dtype and mine.tobytes() == p.tobytes(), key
         assert not np.shares_memory(mine, p)

@@ -132,12 +132,14 @@ def test_dropout_errors_name_the_argument():
         Dropout().backward(np.ones(3))
 
 
-def test_both_layers_are_importable_from_layers_and_the_package():
+def test_both_layers_are_exported_from_the_package_and_layers_does_not_import_them_back():
     import minigrad
+    import minigrad.normalization
 
-    assert layers_module.BatchNormalization is minigrad.BatchNormalization
-    assert layers_module.Dropout is minigrad.Dropout
+    assert minigrad.normalization.BatchNormalization is minigrad.BatchNormalization
+    assert minigrad.normalization.Dropout is minigrad.Dropout
     assert {"BatchNormalization", "Dropout"} <= set(minigrad.__all__)
+    assert not hasattr(layers_module, "BatchNormalization") and not hasattr(layers_module, "Dropout")
 
 
 # ------------------------------------------------------------------------------- gradients

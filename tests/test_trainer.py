@@ -62,7 +62,7 @@ def test_digits_multilayernet_reaches_over_90_percent_test_accuracy_in_seconds()
     assert net.accuracy(x_test, t_test) > 0.9
     assert history.history["val_accuracy"][-1] > 0.9
     assert history.history["loss"][-1] < history.history["loss"][0] / 5
-    assert net.params["0.W"].dtype == np.float32  # float32 data, float32 net, end to end
+    assert net.params["W1"].dtype == np.float32  # float32 data, float32 net, end to end
     assert elapsed < 10, f"training took {elapsed:.1f} s"
 
 
@@ -104,7 +104,7 @@ def test_the_same_seed_gives_the_same_weights_and_history_bit_for_bit():
     assert ha == hb
     other = small_net(seed=3)
     fit(other, x, t, optimizer=Momentum(lr=0.05), epochs=3, batch_size=16, rng=8, verbose=0)
-    assert not np.array_equal(other.params["0.W"], a.params["0.W"])
+    assert not np.array_equal(other.params["W1"], a.params["W1"])
 
 
 def train_by_hand(net, x, t, optimizer, epochs=2, batch_size=16, seed=5):
@@ -194,7 +194,7 @@ def test_one_hot_targets_give_the_same_training_as_labels():
     ha = fit(a, x, t, epochs=2, batch_size=20, rng=1, verbose=0)
     hb = fit(b, x, np.eye(3)[t], epochs=2, batch_size=20, rng=1, verbose=0)
     assert ha.history["accuracy"] == hb.history["accuracy"]
-    np.testing.assert_allclose(a.params["0.W"], b.params["0.W"], rtol=1e-12)
+    np.testing.assert_allclose(a.params["W1"], b.params["W1"], rtol=1e-12)
 
 
 def test_a_trainer_numbers_epochs_on_and_accumulates_history():
@@ -232,8 +232,8 @@ def test_a_nan_loss_stops_training_naming_epoch_batch_and_first_non_finite_layer
 def test_a_diverging_learning_rate_is_caught_at_the_first_overflowing_layer():
     x, t = blobs(n=200)
     net = small_net()
-    net.params["2.W"][:] = np.inf  # as if a step had overflowed: the output layer is now infinite
-    with pytest.raises(TrainingError, match=r"epoch 0, batch 0 .*layer 2 \(Affine\).*not finite: 2.W") as info:
+    net.params["W2"][:] = np.inf  # as if a step had overflowed: the output layer is now infinite
+    with pytest.raises(TrainingError, match=r"epoch 0, batch 0 .*layer 2 \(Affine\).*not finite: W2") as info:
         fit(net, x, t, epochs=1, batch_size=50, verbose=0)
     assert info.value.layer == "layer 2 (Affine)"
 
@@ -242,7 +242,7 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
     x, t = blobs(n=150)
     wrong = (t + 1) % 3  # validation labels that get worse as training gets better
     snapshots = {}
-    keep = LambdaCallback(on_epoch_end=lambda e, logs: snapshots.__setitem__(e, net.params["0.W"].copy()))
+    keep = LambdaCallback(on_epoch_end=lambda e, logs: snapshots.__setitem__(e, net.params["W1"].copy()))
     net = small_net()
     stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     h = fit(net, x, t, optimizer=Adam(lr=0.05), epochs=20, batch_size=15, validation_data=(x, wrong),
@@ -250,7 +250,7 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
     best = int(np.argmin(h.history["val_loss"]))
     assert len(h.epoch) == best + 3  # best, then the two epochs of patience without improvement
     assert stop.stopped_epoch == best + 2 and stop.best_epoch == best
-    assert np.array_equal(net.params["0.W"], snapshots[best])
+    assert np.array_equal(net.params["W1"], snapshots[best])
 
 
 @pytest.mark.parametrize("patience, stopped", [(0, 2), (1, 2), (2, 3), (3, 4), (4, None)])
@@ -284,13 +284,13 @@ def test_model_checkpoint_keeps_the_best_model_by_validation_accuracy(tmp_path):
 
     def remember(epoch, logs):
         if logs["val_accuracy"] > best.get("acc", -1):
-            best.update(acc=logs["val_accuracy"], W=net.params["0.W"].copy())
+            best.update(acc=logs["val_accuracy"], W=net.params["W1"].copy())
 
     ck = ModelCheckpoint(tmp_path / "best.npz", monitor="val_accuracy")
     fit(net, x, t, optimizer=SGD(lr=0.05), epochs=6, batch_size=30, validation_data=(xv, tv), rng=0, verbose=0,
         callbacks=[LambdaCallback(on_epoch_end=remember), ck])
     assert 1 <= len(ck.saved) <= 6
-    assert np.array_equal(load_model(tmp_path / "best.npz").params["0.W"], best["W"])
+    assert np.array_equal(load_model(tmp_path / "best.npz").params["W1"], best["W"])
 
 
 def test_verbose_2_writes_one_line_per_epoch_to_stderr_and_verbose_0_nothing(capsys):

@@ -1,6 +1,7 @@
 """gradcheck: a layer's backward against the chapter's central difference, with a report naming the culprit.
 
-``gradcheck(layer, *inputs)`` runs forward and backward with a seeded random upstream gradient
+``minigrad.gradcheck(layer, *inputs)`` (the package is callable; ``from minigrad.gradcheck import
+gradcheck`` is the same function) runs forward and backward with a seeded random upstream gradient
 ``dout`` (``1`` for a loss), then compares the gradient of every differentiable input and of every
 entry of ``params`` against :func:`minigrad.numerical.numerical_gradient` of ``f = Σ dout · y``.
 Its parts, each in a module of its own, in the order of the report:
@@ -30,10 +31,13 @@ best step was h=1e-2 (margin 5× against atol=1e-4, rtol=1e-2; round-off dominat
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any, Sequence
 
 import numpy as np
 
+from .. import protocol
 from .core import DEFAULTS, Check
 from .kinks import MAX_KINK_FRACTION
 from .culprit import find_culprit
@@ -90,9 +94,7 @@ def gradcheck(
     float32 precision. If no float64 copy can be made or run, or with `promote=False`, the check
     runs in float32 with the float32 defaults, and the report says which.
     """
-    for member in ("forward", "backward", "params", "grads"):
-        if not hasattr(layer, member):
-            raise TypeError(f"gradcheck: {type(layer).__name__} is not a layer: it lacks {member}")
+    protocol.check_layer(layer, "gradcheck")
     if mode not in MODES:
         raise ValueError(f"gradcheck: mode must be one of {MODES}, got {mode!r}")
     if directions < 1:
@@ -100,7 +102,7 @@ def gradcheck(
     if not 0 <= max_kink_fraction <= 1:
         raise ValueError(f"gradcheck: max_kink_fraction must be in [0, 1], got {max_kink_fraction}")
     arrays = [_prepare(x, i) for i, x in enumerate(inputs)]
-    params = dict(layer.params)
+    params = dict(protocol.params(layer))
     saved = {k: np.array(p) for k, p in params.items()}
     state = LayerState(layer, {id(p) for p in params.values()})
     options = dict(eps=eps, atol=atol, rtol=rtol, seed=seed, mode=mode, elementwise_max=elementwise_max,
@@ -181,3 +183,13 @@ def _prepare(x: Any, i: int) -> np.ndarray:
         raise TypeError(f"gradcheck: input {i} must be numeric, got dtype {a.dtype}")
     return a
 
+
+
+class _CallableModule(types.ModuleType):
+    """minigrad.gradcheck is both this package and, called, the function (as torch.autograd.gradcheck)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> GradcheckResult:
+        return gradcheck(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import protocol
 from ..losses import Loss
 from . import hygiene, probes
 from .report import GradcheckResult, Hygiene, TensorCheck
@@ -190,7 +191,7 @@ class Check:
             hygiene.changed(self, before, p_before, "backward")
             hygiene.dout_kept(self, d, dout, g)
         g = tuple(_copy(x) for x in g) if isinstance(g, tuple) else _copy(g)
-        return (g, {k: _copy(v) for k, v in self.layer.grads.items()}), out
+        return (g, {k: _copy(v) for k, v in protocol.grads(self.layer).items()}), out
 
     def split(self, raw: tuple[Any, dict[str, Any]]) -> tuple[list[Any], dict[str, Any]]:
         """backward's return value as one gradient (or None) per input, in input order."""

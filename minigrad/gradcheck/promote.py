@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import protocol
 from .core import Check
 from .report import GradcheckResult
 from .state import LayerState
@@ -52,7 +53,7 @@ def promoted_check(layer: Any, arrays: list[np.ndarray], check32: Check, options
     try:
         twin = float64_twin(layer)  # made after the layer's state was restored: its random sources as found
         arrays64 = [a.astype(np.float64) if a.dtype.kind == "f" else a.copy() for a in arrays]
-        params = dict(twin.params)
+        params = dict(protocol.params(twin))
         state = LayerState(twin, {id(p) for p in params.values()})
         state.unlock()  # a throwaway copy: only its randomness needs replaying
         check64 = Check(twin, arrays64, params, state, hygiene=False, **options)

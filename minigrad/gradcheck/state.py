@@ -13,6 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import protocol
+
 _MISSING = object()
 Source = tuple[str, Callable[[], Any], Callable[[Any], None]]
 
@@ -60,8 +62,6 @@ def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _is_layer(obj: Any) -> bool:
-    return hasattr(obj, "forward") and hasattr(obj, "backward") and hasattr(obj, "__dict__") and not isinstance(obj, type)
 
 
 class LayerState:
@@ -78,7 +78,7 @@ class LayerState:
     """
 
     def __init__(self, layer: Any, param_ids: set[int]) -> None:
-        self.objects: list[tuple[Any, dict[str, Any]]] = []
+        self.objects: list[tuple[Any, dict[str, Any], frozenset[str]]] = []
         self.containers: list[tuple[Any, Any]] = []
         self.arrays: list[np.ndarray] = []
         self.copies: list[np.ndarray] | None = None  # their contents, once upgrade() was needed
@@ -116,16 +116,21 @@ class LayerState:
         elif isinstance(obj, tuple):
             for i, v in enumerate(obj):
                 self._walk(v, f"{path}.{i}" if path else str(i), seen)
-        elif root or _is_layer(obj):
+        elif root or (protocol.is_layer(obj) and hasattr(obj, "__dict__")) or protocol.is_net(obj):
             seen.add(id(obj))
             attributes = getattr(obj, "__dict__", None)
             if isinstance(attributes, dict):
+                # the latest backward's gradients, as after any backward, are not restored: a grads dict,
+                # or the book's dW, db, ... attributes
                 grads = attributes.get("grads")
-                if isinstance(grads, dict):  # the latest backward's, as after any backward: not restored
+                if isinstance(grads, dict):
                     seen.update((id(grads), *(id(g) for g in grads.values())))
-                self.objects.append((obj, dict(attributes)))
+                kept = frozenset("d" + k for k in protocol.params(obj) if "d" + k in attributes and "grads" not in attributes)
+                seen.update(id(attributes[k]) for k in kept)
+                self.objects.append((obj, {k: v for k, v in attributes.items() if k not in kept}, kept))
                 for k, v in attributes.items():
-                    self._walk(v, f"{path}.{k}" if path else k, seen)
+                    if k not in kept:
+                        self._walk(v, f"{path}.{k}" if path else k, seen)
 
     def replay(self) -> None:
         """Before a forward: the random sources forward draws from, back to their state at the start."""
@@ -185,9 +190,9 @@ class LayerState:
         for a, saved in zip(self.arrays, self.copies or ()):
             if a.flags.writeable and a.shape == saved.shape:
                 a[...] = saved
-        for obj, attributes in self.objects:
+        for obj, attributes, kept in self.objects:
             current = vars(obj)
-            for k in [k for k in current if k not in attributes]:
+            for k in [k for k in current if k not in attributes and k not in kept]:
                 del current[k]
             for k, v in attributes.items():
                 if current.get(k, _MISSING) is not v:
