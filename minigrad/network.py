@@ -246,7 +246,7 @@ class Sequential(_Net):
         if optimizer is not None:
             optimizer.begin_step()
         if isinstance(dout, np.ndarray):
-            dout = dout.copy()  # the caller's dout stays as given; what the layers pass on is the chain's own
+            dout = dout.copy(order="K")  # the caller's dout stays as given; what the layers pass on is the chain's own
         if self._mode == "loss":
             dout = self.last_layer.backward(1.0 if dout is None else dout)
             if eager:
@@ -453,7 +453,7 @@ class Graph(_Net):
                 continue  # not on a path to the output
             layer, ins = self.nodes[name]
             d = grads[name]
-            d = d.copy() if isinstance(d, np.ndarray) else d  # a layer may write into its dout; gradients keeps its own
+            d = d.copy(order="K") if isinstance(d, np.ndarray) else d  # a layer may write into its dout; gradients keeps its own
             g = _backward(layer, d, not (len(ins) == 1 and ins[0] in self.constants))
             g = g if isinstance(g, tuple) else (g,)
             if len(g) > len(ins):

@@ -435,9 +435,9 @@ class CodedTwoLayerNet:
     """The chapter's TwoLayerNet written as code: layers called on Variables, the loss backpropagated."""
 
     def __init__(self, params: dict[str, np.ndarray]) -> None:
-        self.affine1 = Affine(params["0.W"].copy(), params["0.b"].copy())
+        self.affine1 = Affine(params["W1"].copy(), params["b1"].copy())
         self.relu = ReLU()
-        self.affine2 = Affine(params["2.W"].copy(), params["2.b"].copy())
+        self.affine2 = Affine(params["W2"].copy(), params["b2"].copy())
         self.last_layer = SoftmaxWithLoss()
 
     def loss(self, x: np.ndarray, t: np.ndarray) -> Variable:
