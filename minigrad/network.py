@@ -394,9 +394,12 @@ class Graph(_Net):
                     f"Graph.add: node '{name}' consumes unknown value '{value}'; "
                     f"defined so far: {', '.join([*self.inputs, *self.nodes])}"
                 )
-        seen = ChainMap({}, self._layer_paths)  # the new node's layers, written to self._layer_paths only if distinct
-        _check_distinct([(f"node {name}", layer)], "Graph.add", seen)
-        self._layer_paths.update(seen.maps[0])
+        if isinstance(layer, _Net):  # its layers go to self._layer_paths only once all are known distinct
+            seen = ChainMap({}, self._layer_paths)
+            _check_distinct([(f"node {name}", layer)], "Graph.add", seen)
+            self._layer_paths.update(seen.maps[0])
+        else:
+            _check_distinct([(f"node {name}", layer)], "Graph.add", self._layer_paths)
         self.nodes[name] = (layer, tuple(inputs))
         self.output = name
         return name
@@ -465,7 +468,7 @@ class Graph(_Net):
                 if dv is not None:
                     edges[value, name, i] = dv
                     grads[value] = dv if value not in grads else grads[value] + dv  # fan-out sums
-        numbers = {n for n, v in self.values.items() if np.ndim(v) == 0 and not isinstance(v, np.ndarray)}
+        numbers = {n for n, v in self.values.items() if not isinstance(v, np.ndarray) and np.ndim(v) == 0}
         for name in numbers & grads.keys():  # numbers in, floats out; arrays keep their shape
             grads[name] = float(grads[name])
         for key in [k for k in edges if k[0] in numbers]:

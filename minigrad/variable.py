@@ -222,14 +222,20 @@ def _record(layer: Any, inputs: tuple[Any, ...], owned: bool = False) -> Variabl
     that backward through an earlier one, whose cache is gone, is refused.
     """
     y = layer.forward(*[x.data if isinstance(x, Variable) else x for x in inputs])
-    if not _recording or not (getattr(layer, "params", None) or any(isinstance(x, Variable) and x.requires_grad for x in inputs)):
+    wanted = _recording and bool(getattr(layer, "params", None))
+    if _recording and not wanted:
+        for x in inputs:
+            if isinstance(x, Variable) and x.requires_grad:
+                wanted = True
+                break
+    if not wanted:
         return Variable._result(y, None, ())
-    out = Variable._result(
-        y, layer, tuple(x if isinstance(x, Variable) else Variable._result(x, None, ()) for x in inputs)
-    )
+    out = Variable._result(y, layer, tuple(x if isinstance(x, Variable) else Variable._result(x, None, ()) for x in inputs))
     if owned:
-        with contextlib.suppress(TypeError):  # a layer that cannot be weakly referenced is not checked
+        try:
             _latest_call[layer] = out._order
+        except TypeError:  # a layer that cannot be weakly referenced is not checked
+            pass
     return out
 
 
@@ -259,13 +265,22 @@ def call(layer: Any, *inputs: Any) -> Variable:
     return _record(layer, inputs, owned=True)
 
 
+def _kind(layer_type: type) -> str:
+    """A layer class's name as a node name: MulLayer -> "mul", ReLU -> "relu"."""
+    kind = layer_type.__name__.lower()
+    return kind[: -len("layer")] if kind.endswith("layer") and kind != "layer" else kind
+
+
+_kinds: dict[type, str] = {}
+
+
 def _node_name(v: Variable) -> str:
-    """The name of v's value in the Graph before making it unique: its own, or its kind."""
-    if v.name is not None:
-        return v.name
+    """The name of an unnamed Variable's value in the Graph, before making it unique: its layer's kind, or what it holds."""
     if v._layer is not None:
-        kind = type(v._layer).__name__.lower()
-        return kind[: -len("layer")] if kind.endswith("layer") and kind != "layer" else kind
+        kind = _kinds.get(type(v._layer))
+        if kind is None:
+            kind = _kinds[type(v._layer)] = _kind(type(v._layer))
+        return kind
     if not v.requires_grad and np.ndim(v.data) == 0:
         return label(v.data)  # a number used in an operation is shown as itself
     return "x" if v.requires_grad else "const"
@@ -273,13 +288,15 @@ def _node_name(v: Variable) -> str:
 
 def _ancestors(out: Variable) -> list[Variable]:
     """out and every Variable it was computed from, in creation order (a topological order); iterative, so any depth."""
-    seen, stack = {out}, [out]
+    seen, stack, found = {out}, [out], [out]
     while stack:
         for u in stack.pop()._inputs:
             if u not in seen:
                 seen.add(u)
                 stack.append(u)
-    return sorted(seen, key=lambda v: v._order)
+                found.append(u)
+    found.sort(key=lambda v: v._order)  # found is nearly reversed creation order: the sort takes linear time on it
+    return found
 
 
 def _names(found: list[Variable]) -> dict[Variable, str]:
@@ -294,10 +311,10 @@ def _names(found: list[Variable]) -> dict[Variable, str]:
     for v in found:
         if v in names:
             continue
-        base = _node_name(v)
+        base = v.name if v.name is not None else _node_name(v)
         k = suffix.get(base, 0)
         name = f"{base}_{k}" if k else base
-        while name in used:
+        while name in used:  # rare: a given name that looks like a made one
             k += 1
             name = f"{base}_{k}"
         suffix[base] = k + 1

@@ -72,3 +72,10 @@ def test_conv_benchmark_checks_every_step_against_the_fused_one_and_prints_ratio
     assert "    8 float32" in out and "    8 float64" in out
     assert "minigrad/fused" in out and "minigrad/book" in out
     assert "float32 speed-up over float64" in out
+
+
+def test_variables_benchmark_checks_the_coded_net_takes_the_sequentials_step_and_prints_ratios():
+    out = run("bench_variables.py", "--quick")
+    assert "variables/sequential" in out and "float64" in out and "float32" in out
+    assert "micrograd-style Value" in out and "Variable/Value" in out
+    assert "10,000 nodes" in out and "(1 is linear)" in out
