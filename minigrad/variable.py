@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import itertools
 import weakref
 from typing import Any, Callable, Iterator, Sequence
@@ -30,13 +31,14 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import protocol
 from .arithmetic import DivLayer, Exp, Index, Log, MatMulLayer, Mean, NegLayer, PowLayer, Reshape, SubLayer, Sum, Transpose
 from .drawing import label
 from .functions import as_numeric
 from .layers import AddLayer, MulLayer, ReLU, Sigmoid, Tanh
 from .network import Graph, Sequential
 
-__all__ = ["Variable", "no_grad", "grad", "call"]
+__all__ = ["Variable", "no_grad", "grad", "call", "trace"]
 
 _created = itertools.count()  # creation order: a Variable is always made after the ones it is computed from
 _recording = True
@@ -214,15 +216,17 @@ class Variable:
         self._graph = graph
 
 
-def _record(layer: Any, inputs: tuple[Any, ...], owned: bool = False) -> Variable:
+def _record(layer: Any, inputs: tuple[Any, ...], owned: bool = False, training: bool | None = None) -> Variable:
     """layer.forward on the inputs' data, the output as a Variable that remembers (layer, inputs) when recording.
 
     A call is recorded when an input wants its gradient or the layer has parameters. owned marks a
-    layer its owner may call again (not one made for this operation): its latest call is noted, so
-    that backward through an earlier one, whose cache is gone, is refused.
+    layer its owner may call again (not one an operator made): its latest call is noted, so that
+    backward through an earlier one, whose cache is gone, is refused. `training`, when given, is the
+    mode of the Sequential the layer runs in (passed as train_flg to a book layer's forward).
     """
-    y = layer.forward(*[x.data if isinstance(x, Variable) else x for x in inputs])
-    wanted = _recording and bool(getattr(layer, "params", None))
+    data = [x.data if isinstance(x, Variable) else x for x in inputs]
+    y = layer.forward(*data) if training is None else protocol.call(layer, *data, training=training)
+    wanted = _recording and owned and bool(protocol.params(layer))
     if _recording and not wanted:
         for x in inputs:
             if isinstance(x, Variable) and x.requires_grad:
@@ -253,16 +257,21 @@ def call(layer: Any, *inputs: Any) -> Variable:
     What calling a minigrad layer on a Variable does; for a layer in the book's style without
     __call__, call it through this function.
     """
-    if isinstance(layer, Sequential):
-        x, *targets = inputs
-        for sub in layer.layers:
-            x = call(sub, x)
-        if not targets:
-            return x
-        if layer.last_layer is None:
-            raise ValueError("Sequential called on Variables: targets t were given, but this Sequential has no loss")
-        return call(layer.last_layer, x, *targets)
-    return _record(layer, inputs, owned=True)
+    return _call(layer, inputs, None)
+
+
+def _call(layer: Any, inputs: tuple[Any, ...], training: bool | None) -> Variable:
+    """call(), in the mode of the Sequential it runs in (None outside one)."""
+    if not isinstance(layer, Sequential):
+        return _record(layer, inputs, owned=True, training=training)
+    x, *targets = inputs
+    for sub in layer.layers:
+        x = _call(sub, (x,), layer.training)
+    if not targets:
+        return x
+    if layer.last_layer is None:
+        raise ValueError("Sequential called on Variables: targets t were given, but this Sequential has no loss")
+    return _call(layer.last_layer, (x, *targets), layer.training)
 
 
 def _kind(layer_type: type) -> str:
@@ -387,3 +396,32 @@ def grad(f: Callable[..., Variable], argnums: int | Sequence[int] = 0) -> Callab
         return gs[0] if isinstance(argnums, (int, np.integer)) else tuple(gs)
 
     return gradient
+
+
+def _argument_names(f: Callable[..., Any], n: int) -> list[str]:
+    """Names for f's first n arguments: its positional parameters' names, then x0, x1, ... for the rest."""
+    try:
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        names = [p.name for p in inspect.signature(f).parameters.values() if p.kind in kinds][:n]
+    except (TypeError, ValueError):  # no signature (some builtins)
+        names = []
+    return names + [f"x{i}" for i in range(len(names), n)]
+
+
+def trace(f: Callable[..., Variable], *inputs: Any) -> tuple[Graph, list[str | None]]:
+    """Run f once on Variables made from inputs, named after f's parameters: the Graph it recorded, and each argument's input name in it.
+
+    An argument the result does not depend on has None. Numbers and arrays f uses inside are
+    inputs of the Graph too (constants). The Graph replays what this run did: a branch f takes on
+    its values is fixed in it.
+    """
+    names = _argument_names(f, len(inputs))
+    args = [Variable(x.data if isinstance(x, Variable) else x, name=name) for x, name in zip(inputs, names)]
+    with _enable_grad():
+        y = f(*args)
+    if not isinstance(y, Variable) or y._layer is None:
+        got = type(y).__name__ if not isinstance(y, Variable) else "a Variable that records nothing"
+        raise TypeError(f"trace: {getattr(f, '__name__', 'f')} must return a Variable computed from its arguments, got {got}")
+    graph, variables = _trace(y)
+    by_variable = {id(v): name for name, v in variables.items()}
+    return graph, [by_variable.get(id(a)) for a in args]

@@ -385,6 +385,21 @@ def test_a_book_style_layer_is_recorded_through_call():
     assert x.grad.tolist() == [6.0]
 
 
+def test_the_books_layers_record_their_w_dw_parameters_and_follow_the_sequentials_mode():
+    from book_code import Affine as BookAffine
+    from book_code import Dropout as BookDropout
+
+    rng = np.random.default_rng(0)
+    W, b, x = rng.standard_normal((3, 2)), rng.standard_normal(2), rng.standard_normal((4, 3))
+    affine = BookAffine(W.copy(), b.copy())
+    y = call(affine, Variable(x, requires_grad=False))  # recorded for its W/dW, though x wants no gradient
+    y.backward(np.ones((4, 2)))
+    np.testing.assert_allclose(affine.dW, x.T @ np.ones((4, 2)), rtol=1e-15)
+    net = Sequential(BookAffine(W.copy(), b.copy()), BookDropout(0.5))
+    eval_out = net.eval()(Variable(x))  # train_flg=False reaches the book's Dropout: scaled, not masked
+    np.testing.assert_allclose(eval_out.data, (x @ W + b) * 0.5, rtol=1e-15)
+
+
 def test_numbers_and_arrays_on_either_side_broadcast_and_gradients_sum_to_each_shape():
     w = Variable(np.array([1.0, 2.0, 3.0]), name="w")
     b = Variable(np.array([[1.0], [2.0]]), name="b")

@@ -41,6 +41,7 @@ from .. import protocol
 from .core import DEFAULTS, Check
 from .kinks import MAX_KINK_FRACTION
 from .culprit import find_culprit
+from .function import as_graph, is_function
 from .hygiene import same_bits
 from .probes import FALLBACK_MAX  # noqa: F401  (a module attribute, as before the split)
 from .promote import promoted_check
@@ -88,12 +89,19 @@ def gradcheck(
     The inputs are copied. For a failing Sequential or Graph (`culprit=True`), each layer is checked
     on the inputs and dout it receives inside the net and `result.culprit` names the first wrong one.
 
+    `layer` may also be a Python function of Variables, f(*inputs) -> Variable: it runs once and the
+    Graph it records is checked (its arguments by their parameter names, wrt by index or name, default
+    every float argument; the numbers and arrays it uses inside are held fixed); the culprit is a node name.
+
     A float32 layer (`promote=True`) gets its hygiene, dtypes and analytic gradients checked as is,
     and its gradients compared with central differences on a float64 deep copy (the same code with
     every float32 array promoted), whose analytic gradients must also match the float32 ones to
     float32 precision. If no float64 copy can be made or run, or with `promote=False`, the check
     runs in float32 with the float32 defaults, and the report says which.
     """
+    if is_function(layer):  # a Python function of Variables: the Graph it records is checked
+        layer, graph_inputs, wrt = as_graph(layer, inputs, wrt)
+        inputs = tuple(graph_inputs)
     protocol.check_layer(layer, "gradcheck")
     if mode not in MODES:
         raise ValueError(f"gradcheck: mode must be one of {MODES}, got {mode!r}")
