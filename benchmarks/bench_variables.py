@@ -46,9 +46,9 @@ class CodedTwoLayerNet:
     """The chapter's TwoLayerNet, its forward written as code: layers called on Variables."""
 
     def __init__(self, params: dict[str, np.ndarray]) -> None:
-        self.affine1 = Affine(params["0.W"].copy(), params["0.b"].copy())
+        self.affine1 = Affine(params["W1"].copy(), params["b1"].copy())
         self.relu = ReLU()
-        self.affine2 = Affine(params["2.W"].copy(), params["2.b"].copy())
+        self.affine2 = Affine(params["W2"].copy(), params["b2"].copy())
         self.last_layer = SoftmaxWithLoss()
 
     def loss(self, x: np.ndarray, t: np.ndarray) -> Variable:
@@ -73,7 +73,7 @@ def torch_step_factory(params: dict[str, np.ndarray], x: np.ndarray, t: np.ndarr
     except ImportError:
         return None
     torch.set_num_threads(1)
-    weights = [torch.tensor(params[k].copy(), requires_grad=True) for k in ("0.W", "0.b", "2.W", "2.b")]
+    weights = [torch.tensor(params[k].copy(), requires_grad=True) for k in ("W1", "b1", "W2", "b2")]
     W1, b1, W2, b2 = weights
     tx, tt = torch.from_numpy(x), torch.from_numpy(t.astype(np.int64))
     opt = torch.optim.SGD(weights, lr=LR)
