@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import io
 import os
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
-__all__ = ["draw_graph", "label", "layout", "save", "SYMBOLS"]
+__all__ = ["draw_graph", "fan_out", "label", "layout", "save", "SYMBOLS"]
 
 SYMBOLS = {"MulLayer": "×", "AddLayer": "+", "SubLayer": "−", "NegLayer": "−", "DivLayer": "÷", "MatMulLayer": "@", "PowLayer": "^"}
 """How a node's layer is written inside its circle; other layers by their class name."""
@@ -28,6 +29,11 @@ def label(value: Any) -> str:
         return f"{v:.6g}" if isinstance(v, float) else str(v)
     a = np.asarray(value)
     return f"{a.dtype}{list(a.shape)}"
+
+
+def fan_out(graph: Any) -> Counter[str]:
+    """How many edges leave each value (an input or a node): 2 or more where the value feeds several nodes."""
+    return Counter(v for _, ins in graph.nodes.values() for v in ins)
 
 
 def layout(graph: Any) -> dict[str, tuple[float, float]]:
@@ -75,7 +81,7 @@ def draw_graph(graph: Any, *, title: str | None = None) -> Any:
     def center(name: str) -> tuple[float, float]:
         return pos[name]
 
-    fan_out = {v: sum(ins.count(v) for _, ins in graph.nodes.values()) for v in pos}
+    edges_from = fan_out(graph)
 
     def edge(src: str, dst: tuple[float, float], value: Any, grad: Any, rad: float, dst_is_node: bool) -> None:
         (x0, y0), (x1, y1) = center(src), dst
@@ -87,7 +93,7 @@ def draw_graph(graph: Any, *, title: str | None = None) -> Any:
                     arrowprops={"arrowstyle": "-|>", "color": "0.2", "lw": 1.2, "shrinkA": 0, "shrinkB": 0,
                                 "connectionstyle": f"arc3,rad={rad}"})
         bend = rad * np.linalg.norm(end - start) / 2 * np.array([u[1], -u[0]])
-        along = 0.5 if fan_out.get(src, 1) == 1 or rad else 0.62  # labels of diverging edges where they have parted
+        along = 0.5 if edges_from[src] <= 1 or rad else 0.62  # labels of diverging edges where they have parted
         at = start + along * (end - start) + bend
         # value above its edge and gradient below it; on a bent edge both on the outside of the bend
         value_y, grad_y = (at[1] + 0.09, at[1] - 0.09) if not rad else (

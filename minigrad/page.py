@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import html
 import os
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from .drawing import COLUMN, RADIUS, SYMBOLS, label, layout
+from .drawing import COLUMN, RADIUS, SYMBOLS, fan_out, label, layout
 
-__all__ = ["Page", "page_html", "chain_graph"]
+__all__ = ["Page", "Step", "Timeline", "timeline", "page_html", "chain_graph", "write_page"]
 
 SCALE = 72
 """Pixels per unit of drawing.py's layout."""
@@ -131,98 +133,117 @@ def _scalar(value: Any) -> bool:
     return value is not None and np.ndim(value) == 0
 
 
-def _steps(graph: Any) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, int], int | None, dict[str, int]]:
-    """The steps (title, lines, details) and when things happen: forward step per node, backward step per node, the dout step, the step each fan-out sum completes."""
-    values, grads, edges = graph.values, graph.gradients, graph.edge_gradients
-    steps: list[dict[str, Any]] = []
+@dataclass
+class Step:
+    """One step of the page: what it is (start, forward, dout, backward), its title, its lines in the book's words, array details."""
+
+    phase: str
+    title: str
+    lines: list[str]
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Timeline:
+    """The page's steps and when things show: each node's forward and backward step, the dout step, each fan-out sum's step."""
+
+    steps: list[Step]
+    forward: dict[str, int] = field(default_factory=dict)
+    backward: dict[str, int] = field(default_factory=dict)
+    dout: int | None = None
+    sums: dict[str, int] = field(default_factory=dict)
+
+
+def _formula(table: dict[str, Callable[..., Any]], layer: Any, *names: str) -> Any:
+    """The table's notation for this layer and these names (None when it has none for this many)."""
+    make = table.get(type(layer).__name__)
+    return make(layer, *names) if make and make.__code__.co_argcount == 1 + len(names) else None
+
+
+def _sum_text(parts: list[Any]) -> str:
+    return " + ".join(_number(p) if _scalar(p) else _text(p) for p in parts)
+
+
+def timeline(graph: Any) -> Timeline:
+    """The steps of a Graph's latest forward (and backward, if it ran): the page's content, as data."""
+    values = graph.values
     shown = [f"{n} = {_text(values[n])}" for n in graph.inputs if n in values]
-    steps.append({"phase": "start", "title": "The graph and its inputs",
-                  "lines": [("Inputs: " + ", ".join(shown)) if shown else "Inputs: " + ", ".join(graph.inputs),
-                            "Forward computes each node's output from its inputs, left to right (→ or Next)."],
-                  "details": [f"{n}: {_summary(values[n])}" for n in graph.inputs if n in values and np.ndim(values[n])]})
-    forward: dict[str, int] = {}
-    nodes = list(graph.nodes.items())
-    for i, (name, (layer, ins)) in enumerate(nodes):
-        kind = type(layer).__name__
-        forward[name] = len(steps)
-        expr = _FORWARD.get(kind)
-        arity = expr.__code__.co_argcount - 1 if expr else -1
-        sym = expr(layer, *ins) if expr and arity == len(ins) else f"{kind}({', '.join(ins)})"
-        line = f"{kind} forward: {name} = {sym}"
-        if name in values:
-            if expr and arity == len(ins) and all(_scalar(values.get(v)) for v in ins):
-                line += " = " + expr(layer, *(_number(values[v]) for v in ins))
-            line += f" = {_text(values[name])}"
-        lines = [line]
-        if expr is None:
-            lines.append(_doc(layer))
-        details = [f"{v}: {_summary(values[v])}" for v in (*ins, name) if v in values and np.ndim(values[v])]
-        details += [f"{name}.{p}: {_summary(a)}" for p, a in getattr(layer, "params", {}).items()]
-        steps.append({"phase": "forward", "node": name, "title": f"Forward {i + 1}/{len(nodes)}: {name} ({kind})",
-                      "lines": lines, "details": details})
-    backward: dict[str, int] = {}
-    sums: dict[str, int] = {}
+    t = Timeline([Step("start", "The graph and its inputs",
+                       ["Inputs: " + ", ".join(shown or graph.inputs),
+                        "Forward computes each node's output from its inputs, left to right (→ or Next)."],
+                       [f"{n}: {_summary(values[n])}" for n in graph.inputs if n in values and np.ndim(values[n])])])
+    for i, (name, (layer, ins)) in enumerate(graph.nodes.items()):
+        t.forward[name] = len(t.steps)
+        t.steps.append(_forward_step(graph, name, f"Forward {i + 1}/{len(graph.nodes)}"))
+    if graph.output in graph.gradients:
+        _backward_steps(graph, t)
+    return t
+
+
+def _forward_step(graph: Any, name: str, count: str) -> Step:
+    """A node's forward: its output in the book's notation, with the numbers when its inputs are numbers."""
+    layer, ins = graph.nodes[name]
+    kind, values = type(layer).__name__, graph.values
+    sym = _formula(_FORWARD, layer, *ins)
+    line = f"{kind} forward: {name} = " + (sym or kind + "(" + ", ".join(ins) + ")")
+    if name in values:
+        if sym and all(_scalar(values.get(v)) for v in ins):
+            line += " = " + _formula(_FORWARD, layer, *(_number(values[v]) for v in ins))
+        line += f" = {_text(values[name])}"
+    details = [f"{v}: {_summary(values[v])}" for v in (*ins, name) if v in values and np.ndim(values[v])]
+    details += [f"{name}.{p}: {_summary(a)}" for p, a in getattr(layer, "params", {}).items()]
+    return Step("forward", f"{count}: {name} ({kind})", [line] if sym else [line, _doc(layer)], details)
+
+
+def _backward_steps(graph: Any, t: Timeline) -> None:
+    """dout at the output, then each node backward ran, in its order: the gradients it sends, and the sums they complete."""
+    values, grads, edges = graph.values, graph.gradients, graph.edge_gradients
     out = graph.output
-    if out not in grads:
-        return steps, forward, backward, None, sums
-    dout_step = len(steps)
-    start = "1 (∂{0}/∂{0} = 1)".format(out) if _scalar(grads[out]) and float(grads[out]) == 1.0 else _text(grads[out])
-    steps.append({"phase": "dout", "title": "Backward starts at the output",
-                  "lines": [f"dout = {start}", "Each node's backward turns the gradient of its output (dout) into one "
-                            "for each of its inputs, right to left (→ or Next)."],
-                  "details": [] if _scalar(grads[out]) else [f"dout: {_summary(grads[out])}"]})
-    contributions = {v: sum(1 for k in edges if k[0] == v) for v in (*graph.inputs, *graph.nodes)}
+    t.dout = len(t.steps)
+    start = f"1 (∂{out}/∂{out} = 1)" if _scalar(grads[out]) and float(grads[out]) == 1.0 else _text(grads[out])
+    t.steps.append(Step("dout", "Backward starts at the output",
+                        [f"dout = {start}", "Each node's backward turns the gradient of its output (dout) into one "
+                         "for each of its inputs, right to left (→ or Next)."],
+                        [] if _scalar(grads[out]) else [f"dout: {_summary(grads[out])}"]))
+    branches = Counter(value for value, _, _ in edges)
     arrived: dict[str, list[Any]] = {}
     todo = [n for n in reversed(graph.nodes) if n in grads]  # the nodes backward ran, in its order
     for j, name in enumerate(todo):
         layer, ins = graph.nodes[name]
-        kind = type(layer).__name__
-        backward[name] = len(steps)
-        dout = grads[name]
-        parts = arrived.get(name, [])
-        lines = [f"dout = d({name}) = " + (" + ".join(_number(p) if _scalar(p) else _text(p) for p in parts) + " = " if len(parts) > 1 else "")
-                 + _text(dout) + (f", the sum over its {len(parts)} branches" if len(parts) > 1 else "")]
-        expr = _BACKWARD.get(kind)
-        arity = expr.__code__.co_argcount - 3 if expr else -1
-        syms = expr(layer, "dout", name, *ins) if expr and arity == len(ins) else None
-        scalars = all(_scalar(values.get(v)) for v in (*ins, name)) and _scalar(dout)
-        nums = expr(layer, _number(dout), _number(values[name]), *(_number(values[v]) for v in ins)) if syms and scalars else None
-        details = [f"dout: {_summary(dout)}"] if not _scalar(dout) else []
+        kind, dout, parts = type(layer).__name__, grads[name], arrived.get(name, [])
+        t.backward[name] = len(t.steps)
+        lines = [f"dout = d({name}) = {_sum_text(parts)} = {_text(dout)}, the sum over its {len(parts)} branches"
+                 if len(parts) > 1 else f"dout = d({name}) = {_text(dout)}"]
+        details = [] if _scalar(dout) else [f"dout: {_summary(dout)}"]
+        syms = _formula(_BACKWARD, layer, "dout", name, *ins)
+        nums = _formula(_BACKWARD, layer, _number(dout), _number(values[name]), *(_number(values[v]) for v in ins)) if syms and all(_scalar(values.get(v)) for v in (*ins, name)) and _scalar(dout) else None
         completed = []
         for i, v in enumerate(ins):
             g = edges.get((v, name, i))
             if g is None:
                 continue
-            rhs = f" = {syms[i]}" if syms else f" = {kind}.backward(dout)[{i}]" if len(ins) > 1 else f" = {kind}.backward(dout)"
+            rhs = syms[i] if syms else f"{kind}.backward(dout)" + (f"[{i}]" if len(ins) > 1 else "")
             if nums and nums[i] != syms[i]:
                 rhs += f" = {nums[i]}"
-            lines.append(f"{kind} backward: d({v}){rhs} = {_text(g)}")
-            if not _scalar(g):
-                details.append(f"d({v}): {_summary(g)}")
+            lines.append(f"{kind} backward: d({v}) = {rhs} = {_text(g)}")
+            details += [] if _scalar(g) else [f"d({v}): {_summary(g)}"]
             arrived.setdefault(v, []).append(g)
-            if contributions[v] > 1 and len(arrived[v]) == contributions[v]:
+            if branches[v] > 1 and len(arrived[v]) == branches[v]:
                 completed.append(v)
-        for p, make in _PARAM_GRADS.get(kind, {}).items():
-            if p in getattr(layer, "grads", {}):
-                lines.append(f"{kind} backward: d{p} = {make(ins[0])} = {_text(layer.grads[p])}")
+        made = _PARAM_GRADS.get(kind, {})
         for p, g in getattr(layer, "grads", {}).items():
+            lines.append(f"{kind} backward: d{p} = " + (f"{made[p](ins[0])} = " if p in made else "") + _text(g))
             details.append(f"{name}.d{p}: {_summary(g)}")
-            if p not in _PARAM_GRADS.get(kind, {}):
-                lines.append(f"{kind} backward: d{p} = {_text(g)}")
         if syms is None:
             lines.append(_doc(layer))
         for v in completed:
-            parts = arrived[v]
-            lines.append(f"{v} feeds {len(parts)} branches, so its gradient is their sum: d({v}) = "
-                         + " + ".join(_number(p) if _scalar(p) else _text(p) for p in parts) + f" = {_text(grads[v])}")
-            sums[v] = len(steps)
-        if j == len(todo) - 1:
-            done = [f"d({n}) = {_text(grads[n])}" for n in graph.inputs if grads.get(n) is not None]
-            if done:
-                lines.append("Backward is done. The inputs' gradients: " + ", ".join(done))
-        steps.append({"phase": "backward", "node": name, "title": f"Backward {j + 1}/{len(todo)}: {name} ({kind})",
-                      "lines": lines, "details": details})
-    return steps, forward, backward, dout_step, sums
+            lines.append(f"{v} feeds {branches[v]} branches, so its gradient is their sum: "
+                         f"d({v}) = {_sum_text(arrived[v])} = {_text(grads[v])}")
+            t.sums[v] = len(t.steps)
+        done = [f"d({n}) = {_text(grads[n])}" for n in graph.inputs if grads.get(n) is not None]
+        if j == len(todo) - 1 and done:
+            lines.append("Backward is done. The inputs' gradients: " + ", ".join(done))
+        t.steps.append(Step("backward", f"Backward {j + 1}/{len(todo)}: {name} ({kind})", lines, details))
 
 
 def _doc(layer: Any) -> str:
@@ -231,10 +252,10 @@ def _doc(layer: Any) -> str:
     return f"{type(layer).__name__}: {doc[0]}" if doc else type(layer).__name__
 
 
-def _svg(graph: Any, forward: dict[str, int], backward: dict[str, int], dout_step: int | None,
-         sums: dict[str, int]) -> tuple[str, int, int]:
+def _svg(graph: Any, t: Timeline) -> tuple[str, int, int]:
     """The graph drawn as Graph.draw lays it out, each label marked with the step it shows from: (svg body, width, height)."""
     e = html.escape
+    forward, backward, dout_step, sums = t.forward, t.backward, t.dout, t.sums
     pos = layout(graph)
     out = graph.output
     end = (pos[out][0] + COLUMN - 0.6, pos[out][1]) if out in pos else None
@@ -270,7 +291,7 @@ def _svg(graph: Any, forward: dict[str, int], backward: dict[str, int], dout_ste
 
     svg: list[str] = []
     labels: list[str] = []
-    fan_out = {v: sum(ins.count(v) for _, ins in graph.nodes.values()) for v in pos}
+    edges_from = fan_out(graph)
 
     def edge(src: str, dst: tuple[float, float], value: Any, grad: Any, rad: float, into: str | None) -> None:
         (x0, y0), (x1, y1) = pos[src], dst
@@ -285,7 +306,7 @@ def _svg(graph: Any, forward: dict[str, int], backward: dict[str, int], dout_ste
         svg.append(f'<path class="edge" d="M{point(a)} Q{point(control)} {point(b)}"{marks}/>')
         bend = rad * np.linalg.norm(b - a) / 2 * np.array([u[1], -u[0]])
         # labels where edges have parted: nearer the source of converging edges, nearer the end of diverging ones
-        along = 0.5 if rad else 0.62 if fan_out.get(src, 1) > 1 else 0.4 if into and len(graph.nodes[into][1]) > 1 else 0.5
+        along = 0.5 if rad else 0.62 if edges_from[src] > 1 else 0.4 if into and len(graph.nodes[into][1]) > 1 else 0.5
         mid = a + along * (b - a) + bend
         normal = np.array([-u[1], u[0]]) if u[0] >= 0 else np.array([u[1], -u[0]])  # the edge's upper side
 
@@ -339,21 +360,20 @@ def _svg(graph: Any, forward: dict[str, int], backward: dict[str, int], dout_ste
 def page_html(graph: Any, *, title: str | None = None, large: bool = False) -> Page:
     """The page for a Graph: its latest forward values and backward gradients, step by step."""
     e = html.escape
-    steps, forward, backward, dout_step, sums = _steps(graph)
-    body, width, height = _svg(graph, forward, backward, dout_step, sums)
+    t = timeline(graph)
+    body, width, height = _svg(graph, t)
     sections, items = [], []
-    for k, step in enumerate(steps):
-        lines = "".join(f"<p>{e(line)}</p>" for line in step["lines"])
-        details = "".join(f"<li>{e(d)}</li>" for d in step["details"])
-        sections.append(f'<section class="step {step["phase"]}" data-k="{k}"{" hidden" if k else ""}>'
-                        f'<h2>{e(step["title"])}</h2>{lines}' + (f'<ul class="details">{details}</ul>' if details else "")
-                        + "</section>")
-        items.append(f'<li data-k="{k}"{" class=now" if not k else ""}><a href="#step={k}">{e(step["title"])}</a></li>')
-    heading = title or f"{graph.output or 'graph'}: forward{' and backward' if dout_step else ''}, step by step"
+    for k, step in enumerate(t.steps):
+        lines = "".join(f"<p>{e(line)}</p>" for line in step.lines)
+        details = f'<ul class="details">{"".join(f"<li>{e(d)}</li>" for d in step.details)}</ul>' if step.details else ""
+        sections.append(f'<section class="step {step.phase}" data-k="{k}"{" hidden" if k else ""}>'
+                        f"<h2>{e(step.title)}</h2>{lines}{details}</section>")
+        items.append(f'<li data-k="{k}"{" class=now" if not k else ""}><a href="#step={k}">{e(step.title)}</a></li>')
+    heading = title or f"{graph.output or 'graph'}: forward{' and backward' if t.dout else ''}, step by step"
     return Page(_TEMPLATE.format(
-        title=e(heading), big=' class="big"' if large else "", last=len(steps) - 1, width=width, height=height,
+        title=e(heading), big=' class="big"' if large else "", last=len(t.steps) - 1, width=width, height=height,
         svg=body, sections="".join(sections), items="".join(items),
-        open=" open" if len(steps) <= 40 else "", style=_STYLE, script=_SCRIPT))
+        open=" open" if len(t.steps) <= 40 else "", style=_STYLE, script=_SCRIPT))
 
 
 def write_page(page: str, path: str | os.PathLike[str]) -> None:

@@ -224,6 +224,19 @@ def test_in_jupyter_each_page_is_an_iframe_of_its_own():
     assert html.unescape(srcdoc) == page  # the whole page, quoted inside one attribute
 
 
+def test_a_jupyter_kernel_shows_the_page_as_html_and_its_text_briefly():
+    nbformat = importlib.import_module("nbformat") if CI else pytest.importorskip("nbformat")
+    nbclient = importlib.import_module("nbclient") if CI else pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from minigrad.models import price_graph\n"
+        "g = price_graph()\ng.forward(100, 2, 150, 3, 1.1)\ng.backward(1)\ng.to_html()")])
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    (shown,) = nb.cells[0].outputs
+    assert shown.output_type == "execute_result"
+    assert shown.data["text/html"] == priced().to_html()._repr_html_()
+    assert re.fullmatch(r"<minigrad graph page, [\d,]+ characters of HTML>", shown.data["text/plain"])
+
+
 def test_a_sequential_page_is_its_chain_with_each_tensors_shape():
     rng = np.random.default_rng(0)
     layers = [Affine(rng.normal(size=(4, 5)), np.zeros(5)), ReLU(), Affine(rng.normal(size=(5, 3)), np.zeros(3))]
