@@ -385,7 +385,7 @@ def write_page(page: str, path: str | os.PathLike[str]) -> None:
 
 
 _STYLE = """
-:root { --value: #0072B2; --grad: #D55E00; --ink: #222; --muted: #666; --ran: #DCEBF7; }
+:root { --value: #0072B2; --grad: #C05500; --ink: #222; --muted: #666; --ran: #DCEBF7; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
        color: var(--ink); background: #fff; }
@@ -565,7 +565,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <svg id="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" data-w="{width}" data-h="{height}" style="width:{width}px;height:{height}px" role="img" aria-label="the computational graph">
 <defs>
 <marker id="arrow-value" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto"><path d="M0 1L10 5L0 9z" fill="#444"/></marker>
-<marker id="arrow-grad" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="18" markerHeight="18" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#D55E00"/></marker>
+<marker id="arrow-grad" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="18" markerHeight="18" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" style="fill: var(--grad)"/></marker>
 </defs>
 {svg}
 </svg>

@@ -120,6 +120,37 @@ def test_the_page_requests_nothing_it_is_one_file_with_inline_style_script_and_s
     assert "default-src 'none'" in page  # and the browser is told to refuse any request
 
 
+CVD = {  # Machado, Oliveira & Fernandes (2009), severity 1, on linear RGB
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]],
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]],
+}
+
+
+def linear(hex_colour: str) -> np.ndarray:
+    c = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def seen_apart(a: str, b: str) -> dict[str, float]:
+    """How far apart two colours look (sRGB distance, 0 to √3) to each kind of colour blindness."""
+    def srgb(c):
+        c = np.clip(c, 0, 1)
+        return np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
+    return {kind: float(np.linalg.norm(srgb(linear(a) @ np.array(m).T) - srgb(linear(b) @ np.array(m).T)))
+            for kind, m in CVD.items()}
+
+
+def test_values_and_gradients_are_told_apart_with_colour_blindness_and_read_on_white():
+    page = priced().to_html()
+    value, grad = re.search(r"--value: (#\w{6}); --grad: (#\w{6});", page).groups()
+    assert min(seen_apart(value, grad).values()) > 0.5
+    assert min(seen_apart("#D62728", "#2CA02C").values()) < 0.15  # the usual red and green do not survive it
+    for colour in (value, grad):  # WCAG contrast on the white page
+        assert 1.05 / (float(linear(colour) @ [0.2126, 0.7152, 0.0722]) + 0.05) >= 4.5
+    assert "stroke-dasharray" in page and "font-style: italic" in page  # and never colour alone
+
+
 def test_fan_out_shows_each_branchs_gradient_and_their_sum_when_the_last_arrives():
     g = Graph(["x", "k", "m"])
     g.add("p", MulLayer(), "x", "k")
