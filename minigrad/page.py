@@ -263,10 +263,42 @@ def _svg(graph: Any, t: Timeline) -> tuple[str, int, int]:
     # a one-character symbol sits in a circle (the book's ×, +); a class name in a box that fits it
     half = {n: (RADIUS, RADIUS) if len(sym) == 1 else (max(RADIUS, 0.055 * len(sym) + 0.12), 0.8 * RADIUS)
             for n, sym in symbols.items()}
-    xs = [p[0] for p in pos.values()] + ([end[0] + 0.3 + 0.12 * len(out)] if end else [])
+    def rim(name: str | None, u: Any) -> Any:
+        """From a node's centre to its outline, in direction u (0 for an input's name or the output's end)."""
+        if name not in half:
+            return 0
+        w, h = half[name]
+        return u * (w if w == h else min(w / abs(u[0]) if u[0] else np.inf, h / abs(u[1]) if u[1] else np.inf))
+
+    def curve(src: str, dst: tuple[float, float], into: str | None, rad: float) -> tuple[Any, ...]:
+        """An edge's ends a, b (on the outlines), its quadratic control point, direction u, and the bend at its middle."""
+        d = np.array([dst[0] - pos[src][0], dst[1] - pos[src][1]])
+        u = d / np.linalg.norm(d)
+        a, b = np.array(pos[src]) + rim(src, u), np.array(dst) - rim(into, u)
+        control = (a + b) / 2 + rad * np.array([b[1] - a[1], -(b[0] - a[0])])
+        return a, b, control, u, rad * np.linalg.norm(b - a) / 2 * np.array([u[1], -u[0]])
+
     ys = [p[1] for p in pos.values()]
+    centre = (max(ys) + min(ys)) / 2
+    edges: list[tuple[str, tuple[float, float], str | None, Any, Any, float]] = []  # src, end, node, value, gradient, bend
+    for name, (_, ins) in graph.nodes.items():
+        seen: dict[str, int] = {}
+        for i, v in enumerate(ins):  # the k-th of m edges between the same two ends bends by its own amount
+            m, k = ins.count(v), seen.get(v, 0)
+            seen[v] = k + 1
+            rad, span = 0.5 * (k - (m - 1) / 2), pos[name][0] - pos[v][0]
+            if m == 1 and span > 1.5 * COLUMN:  # a skip edge arcs clear of the nodes it passes, away from the middle
+                rad = min(0.35, 1.6 / span) * (-1 if (pos[v][1] + pos[name][1]) / 2 >= centre else 1)
+            edges.append((v, pos[name], name, graph.values.get(v), graph.edge_gradients.get((v, name, i)), rad))
+    if end is not None:
+        edges.append((out, end, None, graph.values.get(out), graph.gradients.get(out), 0.0))
+    for src, dst, into, _, _, rad in edges:
+        if rad:
+            apex = (pos[src][1] + dst[1]) / 2 + curve(src, dst, into, rad)[4][1]
+            ys += [apex + 0.5, apex - 0.5]
+    xs = [p[0] for p in pos.values()] + ([end[0] + 0.3 + 0.12 * len(out)] if end else [])
     left = min([min(xs) - 0.4, *(pos[n][0] - 0.3 - 0.125 * len(n) for n in graph.inputs),
-                *(pos[v][0] - 0.3 - 0.125 * (4 + len(_text(graph.gradients[v]))) for v in sums if v in graph.inputs)])
+                *(pos[v][0] - 0.3 - 0.15 * (4 + len(_text(graph.gradients[v]))) for v in sums if v in graph.inputs)])
     top, right, bottom = max(ys) + 0.75, max(xs) + 0.4, min(ys) - 0.8
     width, height = round((right - left) * SCALE), round((top - bottom) * SCALE)
 
@@ -280,31 +312,16 @@ def _svg(graph: Any, t: Timeline) -> tuple[str, int, int]:
         """The class attribute, and the step from which the element shows (hidden before it)."""
         return f'class="{name}"' if s is None else f'class="{name}{" off" if s > 0 else ""}" data-s="{s}"'
 
-    def rim(name: str, u: Any) -> Any:
-        """From a node's centre to its outline, in direction u."""
-        if name not in half:
-            return 0
-        w, h = half[name]
-        if w == h:
-            return u * w
-        return u * min(w / abs(u[0]) if u[0] else np.inf, h / abs(u[1]) if u[1] else np.inf)
-
     svg: list[str] = []
     labels: list[str] = []
     edges_from = fan_out(graph)
 
-    def edge(src: str, dst: tuple[float, float], value: Any, grad: Any, rad: float, into: str | None) -> None:
-        (x0, y0), (x1, y1) = pos[src], dst
-        d = np.array([x1 - x0, y1 - y0])
-        u = d / np.linalg.norm(d)
-        a = np.array([x0, y0]) + rim(src, u)
-        b = np.array([x1, y1]) - (rim(into, u) if into else 0)
-        control = (a + b) / 2 + rad * np.array([b[1] - a[1], -(b[0] - a[0])])
+    def edge(src: str, dst: tuple[float, float], into: str | None, value: Any, grad: Any, rad: float) -> None:
+        a, b, control, u, bend = curve(src, dst, into, rad)
         fs, bs = (forward.get(into), backward.get(into)) if into else (forward.get(src), dout_step)
         bs = None if grad is None else bs  # only edges that carry a gradient light up backward
         marks = (f' data-f="{fs}"' if fs is not None else "") + (f' data-b="{bs}"' if bs is not None else "")
         svg.append(f'<path class="edge" d="M{point(a)} Q{point(control)} {point(b)}"{marks}/>')
-        bend = rad * np.linalg.norm(b - a) / 2 * np.array([u[1], -u[0]])
         # labels where edges have parted: nearer the source of converging edges, nearer the end of diverging ones
         along = 0.5 if rad else 0.62 if edges_from[src] > 1 else 0.4 if into and len(graph.nodes[into][1]) > 1 else 0.5
         mid = a + along * (b - a) + bend
@@ -327,15 +344,9 @@ def _svg(graph: Any, t: Timeline) -> tuple[str, int, int]:
 
     for name in graph.inputs:
         svg.append(f'<text class="input" {px(pos[name][0] - 0.08, pos[name][1])}>{e(name)}</text>')
-    for name, (_, ins) in graph.nodes.items():
-        seen: dict[str, int] = {}
-        for i, v in enumerate(ins):  # the k-th of m edges between the same two ends bends by its own amount
-            m, k = ins.count(v), seen.get(v, 0)
-            seen[v] = k + 1
-            rad = 0.0 if m == 1 else 0.5 * (k - (m - 1) / 2)
-            edge(v, pos[name], graph.values.get(v), graph.edge_gradients.get((v, name, i)), rad, name)
+    for spec in edges:
+        edge(*spec)
     if end is not None:
-        edge(out, end, graph.values.get(out), graph.gradients.get(out), 0.0, None)
         svg.append(f'<text class="input output" {px(end[0] + 0.08, end[1])}>{e(out)}</text>')
     for name, (layer, _) in graph.nodes.items():
         (x, y), (w, h), symbol = pos[name], half[name], symbols[name]
@@ -499,7 +510,7 @@ _SCRIPT = """
   var w = +svg.getAttribute("data-w"), h = +svg.getAttribute("data-h");
   function fit() {  // large type zooms the drawing 1.6x; one a little too wide for the window shrinks to fit, a big one scrolls
     var z = body.classList.contains("big") ? 1.6 : 1, fits = (canvas.clientWidth - 16) / w;
-    if (z > fits && fits >= 0.6) z = fits;
+    if (z > fits && fits >= 0.8) z = fits;
     svg.style.width = (w * z) + "px"; svg.style.height = (h * z) + "px";
   }
   function large() {

@@ -203,6 +203,31 @@ def test_variable_arithmetic_is_explained_with_its_numbers():
     assert x0.grad == pytest.approx(2 * 3 / 3 - 25 / 9) and x1.grad == pytest.approx(2 * -4 / 3 - 1)
 
 
+def skip_graph():
+    """x0 and x1 each feed a node far to the right: edges that pass other nodes."""
+    from minigrad import Variable
+
+    x0, x1 = Variable(3.0, name="x0"), Variable(-4.0, name="x1")
+    y = (x0**2 + x1**2).exp().log() / x0 - x1
+    y.backward()
+    return y.graph
+
+
+def test_every_label_lies_inside_the_drawing_and_skip_edges_arc_clear_of_the_nodes():
+    for g in (priced(), skip_graph()):
+        page = g.to_html()
+        width, height = map(float, re.search(r'viewBox="0 0 (\d+) (\d+)"', page).groups())
+        found = parse(page)
+        for attrs, text in found.labels:
+            assert 10 <= float(attrs["x"]) <= width - 10 and 10 <= float(attrs["y"]) <= height - 10, text
+        bent = []
+        for tag, attrs in found.tags:
+            if tag == "path" and attrs.get("class") == "edge":
+                (ax, ay), (cx, cy), (bx, by) = (map(float, p.split()) for p in re.findall(r"[MQ ]?([\d.]+ [\d.]+)", attrs["d"]))
+                bent.append(abs(cx - (ax + bx) / 2) + abs(cy - (ay + by) / 2) > 1)
+        assert sum(bent) == (0 if g.output == "price" else 2)  # x0 -> div arcs over, x1 -> sub under
+
+
 def test_a_graph_before_forward_shows_its_structure_and_order_without_numbers():
     page = price_graph().to_html()
     assert shown_from(page, "value") == {} and shown_from(page, "grad") == {}
@@ -428,6 +453,7 @@ def test_play_steps_on_by_itself_and_stops_at_the_end(browser, tmp_path):
     tab = Tab(browser)
     tab.page.clock.install()
     tab.open(url + "#step=6")
+    tab.page.clock.pause_at(tab.page.evaluate("Date.now()") + 1000)  # from here time moves only when the test says
     tab.page.keyboard.press(" ")
     assert tab.page.inner_text("#play").startswith("Pause")
     tab.page.clock.run_for(2500)
