@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import protocol
 from .drawing import COLUMN, RADIUS, SYMBOLS, fan_out, label, layout
 
 __all__ = ["Page", "Step", "Timeline", "timeline", "page_html", "chain_graph", "write_page"]
@@ -68,6 +69,8 @@ _BACKWARD: dict[str, Callable[..., list[str]]] = {
     "MeanSquaredError": lambda _, dout, out, y, t: [f"{dout} × ({y} − {t}) / N"],
 }
 """Each input's gradient in the book's notation, from the layer, dout, the output and the inputs."""
+
+_FORWARD["Relu"], _BACKWARD["Relu"] = _FORWARD["ReLU"], _BACKWARD["ReLU"]  # the book's spelling of the class
 
 _PARAM_GRADS: dict[str, dict[str, Callable[[str], str]]] = {
     "Affine": {"W": lambda x: f"{x}ᵀ·dout", "b": lambda x: "Σ dout over the batch (axis 0)"},
@@ -191,7 +194,7 @@ def _forward_step(graph: Any, name: str, count: str) -> Step:
             line += " = " + _formula(_FORWARD, layer, *(_number(values[v]) for v in ins))
         line += f" = {_text(values[name])}"
     details = [f"{v}: {_summary(values[v])}" for v in (*ins, name) if v in values and np.ndim(values[v])]
-    details += [f"{name}.{p}: {_summary(a)}" for p, a in getattr(layer, "params", {}).items()]
+    details += [f"{name}.{p}: {_summary(a)}" for p, a in protocol.params(layer).items()]
     return Step("forward", f"{count}: {name} ({kind})", [line] if sym else [line, _doc(layer)], details)
 
 
@@ -231,7 +234,9 @@ def _backward_steps(graph: Any, t: Timeline) -> None:
             if branches[v] > 1 and len(arrived[v]) == branches[v]:
                 completed.append(v)
         made = _PARAM_GRADS.get(kind, {})
-        for p, g in getattr(layer, "grads", {}).items():
+        for p, g in protocol.grads(layer).items():
+            if g is None:
+                continue
             lines.append(f"{kind} backward: d{p} = " + (f"{made[p](ins[0])} = " if p in made else "") + _text(g))
             details.append(f"{name}.d{p}: {_summary(g)}")
         if syms is None:
@@ -354,7 +359,7 @@ def _svg(graph: Any, t: Timeline) -> tuple[str, int, int]:
             f' data-b="{backward[name]}"' if name in backward else "")
         corner, (bx, by) = h * SCALE, point((x - w, y + h)).split()
         shape = f'x="{bx}" y="{by}" width="{2 * w * SCALE:.1f}" height="{2 * h * SCALE:.1f}" rx="{corner:.1f}"'
-        params = " · ".join(f"{p} {tuple(np.shape(a))}" for p, a in getattr(layer, "params", {}).items())
+        params = " · ".join(f"{p} {tuple(np.shape(a))}" for p, a in protocol.params(layer).items())
         svg.append(f'<g class="node"{marks}><title>{e(name)}: {e(type(layer).__name__)}</title>'
                    f'<rect {cls("ran", forward.get(name))} {shape}/><rect class="ring" {shape}/>'
                    f'<text class="symbol{" one" if len(symbol) == 1 else ""}" {px(x, y)}>{e(symbol)}</text>'

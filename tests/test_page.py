@@ -314,6 +314,18 @@ def test_a_sequential_page_is_its_chain_with_each_tensors_shape():
     assert 'data-last="3"' in net.to_html(x=x) and "loss" not in chain_graph(net, with_loss=False).nodes
 
 
+def test_the_books_own_layers_make_a_page_too():
+    import book_code as book  # tests/book_code.py: layers as the book prints them (W, dW attributes)
+    rng = np.random.default_rng(3)
+    net = Sequential(book.Affine(rng.normal(size=(4, 5)), np.zeros(5)), book.Relu(), book.Affine(rng.normal(size=(5, 3)), np.zeros(3)),
+                     loss=book.SoftmaxWithLoss())
+    page = net.to_html(x=rng.normal(size=(2, 4)), t=np.array([[1, 0, 0], [0, 0, 1]]))
+    assert [n for n in chain_graph(net).nodes] == ["Affine1", "Relu1", "Affine2", "loss"]
+    for text in ("Relu backward: d(Affine1) = dout where Affine1 &gt; 0, else 0 = (2, 5)",
+                 "Affine backward: dW = xᵀ·dout = (4, 5)", "W (4, 5) · b (5,)", "Affine2.dW: float64 (5, 3)"):
+        assert text in page
+
+
 def test_sequential_to_html_refuses_targets_it_cannot_use():
     net = Sequential(ReLU())
     with pytest.raises(ValueError, match="Sequential.to_html: targets t were given, but this Sequential has no loss"):
