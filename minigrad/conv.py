@@ -13,13 +13,13 @@ contiguous numbers for numpy's loops. Only numpy functions that CuPy also has ar
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 
+from .arguments import integer
 from .functions import as_numeric
 from .layers import BookParam, Layer
 
@@ -56,17 +56,6 @@ def col2im(
     return img[:, pad : pad + H, pad : pad + W].transpose(3, 0, 1, 2)
 
 
-def _count(value: Any, where: str, arg: str, least: int) -> int:
-    """value as an int >= least, or a TypeError/ValueError naming where.arg."""
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{where}: {arg} must be an integer, got {type(value).__name__} {value!r}") from None
-    if n < least:
-        raise ValueError(f"{where}: {arg} must be an integer >= {least}, got {n}")
-    return n
-
-
 def _images(x: ArrayLike, where: str, channels: int | None = None) -> np.ndarray:
     """x as a 4-D array (N, C, H, W), checked to have `channels` channels when given."""
     x = as_numeric(x, where, "x")
@@ -97,14 +86,19 @@ class Convolution(Layer):
         b = as_numeric(b, "Convolution", "b")
         if W.dtype.kind != "f":
             W = W.astype(np.float64)
-        if W.ndim != 4:
-            raise ValueError(f"Convolution: W must have shape (FN, C, FH, FW), got {W.shape}")
+        if W.ndim != 4 or 0 in W.shape:
+            raise ValueError(f"Convolution: W must have shape (FN, C, FH, FW) with every size >= 1, got {W.shape}")
         if b.shape != W.shape[:1]:
             raise ValueError(f"Convolution: b must have shape ({W.shape[0]},) to match W {W.shape}, got {b.shape}")
         if b.dtype != W.dtype:
             b = b.astype(W.dtype)
-        self.stride = _count(stride, "Convolution", "stride", 1)
-        self.pad = _count(pad, "Convolution", "pad", 0)
+        self.stride = integer(stride, "Convolution", "stride", 1)
+        self.pad = integer(pad, "Convolution", "pad", 0)
+        if self.pad >= min(W.shape[2:]):
+            raise ValueError(
+                f"Convolution: pad must be less than the filter size ({min(W.shape[2:]) - 1} at most for a "
+                f"{W.shape[2]}x{W.shape[3]} filter), so that every output sees the image; got {self.pad}"
+            )
         self.params = {"W": W, "b": b}
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
         self.col: np.ndarray | None = None
@@ -156,10 +150,10 @@ class Pooling(Layer):
 
     def __init__(self, pool_h: int, pool_w: int, stride: int = 2, pad: int = 0) -> None:
         super().__init__()
-        self.pool_h = _count(pool_h, "Pooling", "pool_h", 1)
-        self.pool_w = _count(pool_w, "Pooling", "pool_w", 1)
-        self.stride = _count(stride, "Pooling", "stride", 1)
-        self.pad = _count(pad, "Pooling", "pad", 0)
+        self.pool_h = integer(pool_h, "Pooling", "pool_h", 1)
+        self.pool_w = integer(pool_w, "Pooling", "pool_w", 1)
+        self.stride = integer(stride, "Pooling", "stride", 1)
+        self.pad = integer(pad, "Pooling", "pad", 0)
         if self.pad > min(self.pool_h, self.pool_w) // 2:
             raise ValueError(
                 f"Pooling: pad must be at most half the pool size ({min(self.pool_h, self.pool_w) // 2} for a "

@@ -25,12 +25,12 @@ from typing import Any, Union
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from .arguments import RandomLike, float_dtype, generator, integer, number
 from .functions import as_numeric, sigmoid, sum_to, tanh
 
 __all__ = ["Layer", "MulLayer", "AddLayer", "Affine", "Sigmoid", "ReLU", "Tanh", "init_weight", "BookParam"]
 
 Operand = Union[np.ndarray, int, float]
-RandomLike = Union[np.random.Generator, int, None]
 
 
 class Layer:
@@ -187,11 +187,9 @@ def init_weight(
     dtype: DTypeLike = np.float64,
 ) -> np.ndarray:
     """W ~ N(0, s²) of shape (input_size, output_size), s = √(2/D) "he", √(1/D) "xavier", or s given."""
-    for name, size in (("input_size", input_size), ("output_size", output_size)):
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-            raise TypeError(f"init_weight: {name} must be an integer, got {size!r} ({type(size).__name__})")
-        if size < 1:
-            raise ValueError(f"init_weight: {name} must be >= 1, got {size}")
+    input_size = integer(input_size, "init_weight", "input_size", least=1)
+    output_size = integer(output_size, "init_weight", "output_size", least=1)
+    dtype = float_dtype(dtype, "init_weight")
     if isinstance(weight_init, str):
         scales = {"he": np.sqrt(2.0 / input_size), "xavier": np.sqrt(1.0 / input_size)}
         if weight_init not in scales:
@@ -199,19 +197,14 @@ def init_weight(
                 f"init_weight: weight_init must be 'he', 'xavier' or a standard deviation, got {weight_init!r}"
             )
         scale = scales[weight_init]
-    elif (
-        isinstance(weight_init, (int, float, np.integer, np.floating))
-        and not isinstance(weight_init, bool)
-        and math.isfinite(weight_init)
-        and weight_init > 0
-    ):
-        scale = float(weight_init)
     else:
-        raise ValueError(
-            f"init_weight: weight_init must be 'he', 'xavier' or a standard deviation (a finite number > 0), "
-            f"got {weight_init!r}"
-        )
-    draw = np.random.default_rng(rng).standard_normal((input_size, output_size))
+        try:
+            scale = number(weight_init, "init_weight", "weight_init", low=0, open_low=True)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"init_weight: weight_init must be 'he', 'xavier' or a standard deviation (a finite number > 0), got {weight_init!r}"
+            ) from None
+    draw = generator(rng, "init_weight").standard_normal((input_size, output_size))
     return (scale * draw).astype(dtype)  # drawn in float64: float32 and float64 nets start alike
 
 

@@ -8,8 +8,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from .arguments import RandomLike, float_dtype, generator, integer, number
 from .conv import Convolution, Pooling, conv_output_size
-from .layers import AddLayer, Affine, MulLayer, RandomLike, ReLU, Sigmoid, Tanh, init_weight
+from .layers import AddLayer, Affine, MulLayer, ReLU, Sigmoid, Tanh, init_weight
 from .losses import SoftmaxWithLoss
 from .network import Graph, Sequential
 from .normalization import BatchNormalization, Dropout
@@ -49,7 +50,7 @@ class TwoLayerNet(Sequential):
         rng: RandomLike = None,
         dtype: DTypeLike = np.float64,
     ) -> None:
-        rng = np.random.default_rng(rng)
+        rng, dtype = generator(rng, "TwoLayerNet"), float_dtype(dtype, "TwoLayerNet")
         sizes = [(input_size, hidden_size), (hidden_size, output_size)]
         first, second = (Affine.from_sizes(d, m, weight_init=weight_init_std, rng=rng, dtype=dtype) for d, m in sizes)
         layers = [first, ReLU(), second]
@@ -76,7 +77,7 @@ class MultiLayerNet(Sequential):
     def __init__(
         self,
         input_size: int,
-        hidden_size_list: list[int],
+        hidden_size_list: list[int] | int,
         output_size: int,
         activation: str = "relu",
         weight_init: str | float | None = None,
@@ -102,11 +103,14 @@ class MultiLayerNet(Sequential):
             if dropout_ratio not in (0.5, dropout_ration):
                 raise ValueError(f"MultiLayerNet: dropout_ratio={dropout_ratio!r} and the book's dropout_ration={dropout_ration!r} disagree")
             dropout_ratio = dropout_ration
-        if isinstance(weight_decay_lambda, bool) or not isinstance(weight_decay_lambda, (int, float)) or not weight_decay_lambda >= 0:
-            raise ValueError(f"MultiLayerNet: weight_decay_lambda must be a number >= 0, got {weight_decay_lambda!r}")
+        weight_decay_lambda = number(weight_decay_lambda, "MultiLayerNet", "weight_decay_lambda", low=0)
+        dropout_ratio = number(dropout_ratio, "MultiLayerNet", "dropout_ratio", low=0, high=1, open_high=True)
+        if not isinstance(hidden_size_list, (list, tuple)):  # one hidden layer, given as its size
+            hidden_size_list = [integer(hidden_size_list, "MultiLayerNet", "hidden_size_list (a list of sizes, or one size)", least=1)]
+        hidden_size_list = [integer(h, "MultiLayerNet", f"hidden_size_list[{i}]", least=1) for i, h in enumerate(hidden_size_list)]
         weight_init = next((w for w in (weight_init, weight_init_std) if w is not None), "he")
         init = INIT_ALIASES.get(weight_init, weight_init) if isinstance(weight_init, str) else weight_init
-        rng = np.random.default_rng(rng)
+        rng, dtype = generator(rng, "MultiLayerNet"), float_dtype(dtype, "MultiLayerNet")
         sizes = [input_size, *hidden_size_list, output_size]
         affines = [Affine.from_sizes(d, m, weight_init=init, rng=rng, dtype=dtype) for d, m in zip(sizes[:-1], sizes[1:])]
         layers: list = []
@@ -180,12 +184,13 @@ class SimpleConvNet(Sequential):
         unknown = sorted(set(conv_param) - set(BOOK_CONV_PARAM))
         if unknown:
             raise ValueError(f"SimpleConvNet: conv_param takes keys {sorted(BOOK_CONV_PARAM)}, got unknown {unknown}")
-        if len(input_dim) != 3:
-            raise ValueError(f"SimpleConvNet: input_dim must be (C, H, W), got {tuple(input_dim)!r}")
+        if isinstance(input_dim, (str, bytes)) or not hasattr(input_dim, "__len__") or len(input_dim) != 3:
+            raise ValueError(f"SimpleConvNet: input_dim must be (C, H, W), got {input_dim!r:.80}")
         if weight_init not in ("std", "he"):
             raise ValueError(f"SimpleConvNet: weight_init must be 'std' (weight_init_std) or 'he', got {weight_init!r}")
         p = {**BOOK_CONV_PARAM, **conv_param}
-        C, H, W = (int(n) for n in input_dim)
+        p = {k: integer(v, "SimpleConvNet", f"conv_param[{k!r}]", least=0 if k == "pad" else 1) for k, v in p.items()}
+        C, H, W = (integer(n, "SimpleConvNet", f"input_dim[{i}]", least=1) for i, n in enumerate(input_dim))
         FN, F = p["filter_num"], p["filter_size"]
         OH, OW = (conv_output_size(n, F, p["stride"], p["pad"]) for n in (H, W))
         if OH < 2 or OW < 2:
@@ -194,7 +199,7 @@ class SimpleConvNet(Sequential):
                 f"into {OH}x{OW}, too small for the 2x2 pooling"
             )
         pooled = FN * (OH // 2) * (OW // 2)
-        rng = np.random.default_rng(rng)
+        rng, dtype = generator(rng, "SimpleConvNet"), float_dtype(dtype, "SimpleConvNet")
         scale = weight_init_std if weight_init == "std" else "he"
         # drawn as init_weight's (C·F·F, FN) matrix, the he scale's home, then one filter per row
         filters = init_weight(C * F * F, FN, scale, rng, dtype).T.reshape(FN, C, F, F)

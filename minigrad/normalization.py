@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .arguments import RandomLike, generator, number
 from .functions import as_numeric
-from .layers import BookParam, Layer, RandomLike
+from .layers import BookParam, Layer
 
 __all__ = ["BatchNormalization", "Dropout"]
 
@@ -58,17 +59,18 @@ class BatchNormalization(Layer):
         super().__init__()
         gamma = _vector(gamma, "BatchNormalization", "gamma")
         beta = _vector(beta, "BatchNormalization", "beta", gamma.size, gamma.dtype)
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-            raise ValueError(f"BatchNormalization: momentum must be a number in [0, 1), got {momentum!r}")
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (math.isfinite(eps) and eps > 0):
-            raise ValueError(f"BatchNormalization: eps must be a positive number, got {eps!r}")
+        momentum = number(momentum, "BatchNormalization", "momentum", low=0, high=1, open_high=True)
+        eps = number(eps, "BatchNormalization", "eps", low=0, open_low=True)
         d, dt = gamma.size, gamma.dtype
+        if d == 0:
+            raise ValueError("BatchNormalization: gamma must have at least one element (one per feature or channel), got shape (0,)")
         mean = np.zeros(d, dt) if running_mean is None else _vector(running_mean, "BatchNormalization", "running_mean", d, dt)
         var = np.ones(d, dt) if running_var is None else _vector(running_var, "BatchNormalization", "running_var", d, dt)
         self.params = {"gamma": gamma, "beta": beta}
         self.grads = {"gamma": np.zeros_like(gamma), "beta": np.zeros_like(beta)}
         self.buffers: dict[str, np.ndarray] = {"running_mean": mean, "running_var": var}
-        self.momentum, self.eps = float(momentum), float(eps)
+        self.check_state("BatchNormalization")
+        self.momentum, self.eps = momentum, eps
         self.training = True
         self.xn: np.ndarray | None = None
 
@@ -84,6 +86,15 @@ class BatchNormalization(Layer):
     def running_var(self) -> np.ndarray:
         """The running (unbiased) variance, shape gamma's: the live array in buffers."""
         return self.buffers["running_var"]
+
+    def check_state(self, where: str) -> None:
+        """A ValueError naming where and the array unless the running statistics are finite and running_var >= 0."""
+        for name, a in self.buffers.items():
+            if not np.isfinite(a).all():
+                raise ValueError(f"{where}: {name} must be finite, got {a[~np.isfinite(a)].flat[0]} in it")
+        var = self.buffers["running_var"]
+        if (var < 0).any():
+            raise ValueError(f"{where}: running_var must be >= 0 (it is a variance), got {var.min()} in it")
 
     def _layout(self, x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The axes reduced over and the shape that gamma and the statistics broadcast as, for x."""
@@ -152,11 +163,8 @@ class Dropout(Layer):
 
     def __init__(self, dropout_ratio: float = 0.5, rng: RandomLike = None) -> None:
         super().__init__()
-        r = dropout_ratio
-        if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r < 1:
-            raise ValueError(f"Dropout: dropout_ratio must be a number in [0, 1), got {r!r}")
-        self.dropout_ratio = float(r)
-        self.rng = np.random.default_rng(rng)
+        self.dropout_ratio = number(dropout_ratio, "Dropout", "dropout_ratio", low=0, high=1, open_high=True)
+        self.rng = generator(rng, "Dropout")
         self.training = True
         self.mask: np.ndarray | None = None
 

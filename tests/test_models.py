@@ -212,9 +212,9 @@ def test_weight_decay_steps_inside_backward_exactly_like_the_books_loop():
 def test_bad_chapter_6_arguments_are_named():
     with pytest.raises(ValueError, match="MultiLayerNet: give weight_init or the book's weight_init_std, not both"):
         MultiLayerNet(4, [3], 2, weight_init="he", weight_init_std="relu")
-    with pytest.raises(ValueError, match=r"MultiLayerNet: weight_decay_lambda must be a number >= 0, got -0.1"):
+    with pytest.raises(ValueError, match=r"MultiLayerNet: weight_decay_lambda must be a finite number >= 0, got -0.1"):
         MultiLayerNet(4, [3], 2, weight_decay_lambda=-0.1)
-    with pytest.raises(ValueError, match=r"Dropout: dropout_ratio must be a number in \[0, 1\), got 1.5"):
+    with pytest.raises(ValueError, match=r"MultiLayerNet: dropout_ratio must be a number in \[0, 1\), got 1.5"):
         MultiLayerNet(4, [3], 2, use_dropout=True, dropout_ratio=1.5)
     with pytest.raises(ValueError, match="dropout_ratio=0.3 and the book's dropout_ration=0.2 disagree"):
         MultiLayerNet(4, [3], 2, dropout_ratio=0.3, dropout_ration=0.2)

@@ -82,7 +82,7 @@ def test_batch_normalization_errors_name_the_argument_and_the_shapes():
         BatchNormalization(np.ones(3), np.zeros(3), running_var=np.ones(2))
     with pytest.raises(ValueError, match=r"BatchNormalization: momentum must be a number in \[0, 1\), got 1.5"):
         BatchNormalization(np.ones(3), np.zeros(3), momentum=1.5)
-    with pytest.raises(ValueError, match=r"BatchNormalization: eps must be a positive number, got 0"):
+    with pytest.raises(ValueError, match=r"BatchNormalization: eps must be a finite number > 0, got 0"):
         BatchNormalization(np.ones(3), np.zeros(3), eps=0)
     bn = BatchNormalization(np.ones(3), np.zeros(3))
     with pytest.raises(ValueError, match=r"BatchNormalization.forward: x must have shape \(N, 3\), .*got \(2, 4\)"):
