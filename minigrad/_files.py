@@ -1,13 +1,15 @@
 """Files: atomic writes, and .npz archives read at a cost bounded by their size.
 
 A crash mid-write never leaves a broken file in place of a good one, and a temporary file left by a
-killed process is recognised by its name and removed by the next save. A hostile or corrupt archive
+killed process is recognised by its name and removed by the next save into its directory. Nothing that is not a
+regular file (a pipe, a device) is ever replaced by one. A hostile or corrupt archive
 raises the caller's error naming the file before any array is allocated beyond what the file holds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import stat
@@ -23,9 +25,9 @@ _TMP = ".minigrad-tmp"
 """The suffix of every temporary file atomic_write makes: `.<name>.<pid>.<random>.minigrad-tmp`."""
 
 
-def _remove_stale(directory: str, name: str) -> None:
-    """Delete temporary files for `name` left in `directory` by processes that no longer run."""
-    pattern = re.compile(rf"^\.{re.escape(name)}\.(\d+)\.[^.]+{re.escape(_TMP)}$")
+def _remove_stale(directory: str) -> None:
+    """Delete temporary files left in `directory` by minigrad processes that no longer run (whatever file they were writing)."""
+    pattern = re.compile(rf"^\..+\.(\d+)\.[^.]+{re.escape(_TMP)}$")
     with contextlib.suppress(OSError):
         for entry in os.listdir(directory):
             m = pattern.match(entry)
@@ -40,25 +42,46 @@ def _remove_stale(directory: str, name: str) -> None:
                 pass  # alive under another user, or not a pid at all
 
 
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _existing_mode(target: str, user_path: str) -> int:
+    """The permission bits to give the new file: those of the regular file at `target`, or open()'s default for a new one.
+
+    Anything at `target` that is not a regular file (a pipe, a device, a directory) is refused: replacing
+    it with a regular file would destroy it.
+    """
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+    except OSError as e:
+        raise type(e)(e.errno, f"cannot write {user_path}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+        shown = user_path if target == os.path.abspath(user_path) else f"{user_path} (-> {target})"
+        raise OSError(errno.EEXIST, f"cannot write {shown}: it is {kind}, which minigrad will not replace with a file; "
+                                    "give the path of a regular file")
+    return stat.S_IMODE(st.st_mode)
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> None:
     """Call write(f) on a temporary file beside `path`, fsync it, then os.replace it onto `path`.
 
     A symlink at `path` is written through (its target is replaced); an existing file keeps its
-    mode, a new one gets the mode open() would give. On any exception the temporary file is removed;
-    errors name `path`, never the temporary file.
+    mode, a new one gets the mode open() would give; a path that is not a regular file (a pipe, a
+    device, a directory) is refused. On any exception the temporary file is removed; one left by a
+    killed process goes at the next save into the same directory. Errors name `path`, never the
+    temporary file.
     """
     user_path = os.fspath(path)
     target = os.path.realpath(user_path)  # write through a symlink: replace what it points to
     directory, name = os.path.split(target)
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    except OSError as e:
-        raise type(e)(e.errno, f"cannot write {user_path}: {e.strerror}") from None
-    _remove_stale(directory, name)
+    mode = _existing_mode(target, user_path)
+    _remove_stale(directory)
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.{os.getpid()}.", suffix=_TMP)
     except OSError as e:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import collections
 import gzip
+import importlib.util
 import io
 import json
 import os
+import re
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -366,8 +369,9 @@ def test_a_corrupt_download_cache_is_set_aside_and_the_next_source_used(tmp_path
 # ------------------------------------------------------------------------------------------------ atomic writes
 
 
-def test_a_save_killed_mid_write_leaves_a_temp_file_the_next_save_removes(tmp_path):
+def test_a_save_killed_mid_write_leaves_a_temp_file_the_next_save_into_the_directory_removes(tmp_path):
     TRIED["files"] += 1
+    (tmp_path / "model.npz").write_bytes(b"the old model")
     code = textwrap.dedent(
         f"""
         import os, signal, numpy as np
@@ -381,10 +385,52 @@ def test_a_save_killed_mid_write_leaves_a_temp_file_the_next_save_removes(tmp_pa
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert r.returncode == -signal.SIGKILL
-    left = [p.name for p in tmp_path.iterdir()]
-    assert len(left) == 1 and left[0].startswith(".model.npz.") and left[0].endswith(".minigrad-tmp"), left
-    save_model(tmp_path / "model.npz", MultiLayerNet(2, [2], 2, rng=0))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert len(left) == 2 and left[0].startswith(".model.npz.") and left[0].endswith(".minigrad-tmp"), left
+    assert (tmp_path / "model.npz").read_bytes() == b"the old model"
+    save_model(tmp_path / "another.npz", MultiLayerNet(2, [2], 2, rng=0))  # a save of any name cleans up
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["another.npz", "model.npz"]
+
+
+def test_a_temporary_file_left_by_a_dead_writer_goes_at_the_next_save_into_its_directory(tmp_path):
+    TRIED["files"] += 1
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    for name in ("model.npz", "other.npz"):  # left by writers of any name: both go
+        (tmp_path / f".{name}.{dead}.abcd1234.minigrad-tmp").write_bytes(b"half")
+    alive = tmp_path / f".model.npz.{os.getppid()}.abcd1234.minigrad-tmp"  # a live writer's file stays
+    alive.write_bytes(b"in progress")
+    save_model(tmp_path / "third.npz", MultiLayerNet(2, [2], 2, rng=0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, "third.npz"])
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_saving_onto_a_pipe_a_device_or_a_directory_is_refused_and_leaves_it_alone(tmp_path, kind):
+    TRIED["files"] += 1
+    from minigrad.interop import export_onnx
+
+    if kind == "fifo":
+        target = tmp_path / "pipe"
+        os.mkfifo(target)
+    elif kind == "device":
+        target = tmp_path / "null"
+        target.symlink_to(os.devnull)  # a symlink to a device: written through, so refused too
+    else:
+        target = tmp_path / "dir"
+        target.mkdir()
+    what = {"fifo": "a named pipe", "device": "a character device", "directory": "a directory"}[kind]
+    model = MultiLayerNet(2, [2], 2, rng=0)
+    calls = [lambda: save_model(target, model)]
+    if importlib.util.find_spec("onnx") is not None:
+        calls.append(lambda: export_onnx(model, target))
+    for call in calls:
+        with pytest.raises(OSError, match=rf"cannot write {re.escape(str(target))}.*: it is {what}"):
+            call()
+    assert os.stat(target).st_mode == os.stat(os.path.realpath(target)).st_mode
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.stat(target).st_mode)
+    if kind == "device":
+        assert stat.S_ISCHR(os.stat(target).st_mode) and os.path.realpath(target) == os.devnull
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
 
 
 def test_a_failed_save_leaves_nothing_and_the_old_file_intact(tmp_path):
