@@ -102,6 +102,20 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    """'4,3' (or '4x3') -> (4, 3); '()' -> (): positive sizes separated by commas."""
+    text = text.strip()
+    if text in ("()", "scalar", ""):
+        return ()
+    try:
+        shape = tuple(int(s) for s in text.replace("x", ",").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a shape like 4,3 (sizes separated by commas), got {text!r}") from None
+    if any(s < 1 for s in shape):
+        raise argparse.ArgumentTypeError(f"sizes in a shape must be positive, got {text!r}")
+    return shape
+
+
 def _input_spec(text: str) -> tuple[tuple[int, ...], int | None]:
     """'4,3' -> ((4, 3), None): float input; '4:int:3' -> ((4,), 3): integer labels in [0, 3); '()' -> scalar."""
     shape_text, _, kind = text.partition(":")
@@ -111,15 +125,7 @@ def _input_spec(text: str) -> tuple[tuple[int, ...], int | None]:
         if name != "int" or not k.isdigit() or int(k) < 1:
             raise argparse.ArgumentTypeError(f"expected SHAPE or SHAPE:int:K (e.g. 4:int:3), got {text!r}")
         n_classes = int(k)
-    shape_text = shape_text.strip()
-    if shape_text in ("()", "scalar", ""):
-        return (), n_classes
-    try:
-        shape = tuple(int(s) for s in shape_text.replace("x", ",").split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a shape like 4,3 (sizes separated by commas), got {text!r}") from None
-    if any(s < 1 for s in shape):
-        raise argparse.ArgumentTypeError(f"sizes in a shape must be positive, got {text!r}")
+    shape = _sizes(shape_text)
     if math.prod(shape) > MAX_GRADCHECK_ELEMENTS:
         raise argparse.ArgumentTypeError(
             f"{text!r} has {math.prod(shape):,} elements; gradcheck from the command line takes at most "
@@ -285,6 +291,28 @@ RESUME_OPTIONS = ("epochs", "data_dir", "no_download")
 """The options --resume accepts; everything else comes from the checkpoint."""
 
 
+def _check_saved_settings(path: str, saved: dict[str, Any]) -> None:
+    """A UsageError naming the checkpoint and the setting unless each saved run setting is a value `minigrad train` accepts."""
+    for action in build_parser().commands["train"]._actions:
+        if action.dest not in saved or action.dest in ("help", "resume", "out"):
+            continue
+        value = saved[action.dest]
+        values = value if isinstance(value, list) and action.nargs == "+" else [value]
+        try:
+            if action.nargs == 0:  # a flag
+                if not isinstance(value, bool):
+                    raise ValueError("expected true or false")
+            elif value is not None or action.default is not None:
+                if action.choices is not None and any(v not in action.choices for v in values):
+                    raise ValueError(f"expected one of {', '.join(map(str, action.choices))}")
+                if any(isinstance(v, (bool, list, dict)) or v is None for v in values):
+                    raise ValueError("expected a number or a word")
+                if action.type is not None and [action.type(str(v)) for v in values] != values:
+                    raise ValueError(f"expected {action.type.__name__.strip('_').replace('_', ' ')}")
+        except (argparse.ArgumentTypeError, ValueError, TypeError) as e:
+            raise UsageError(f"--resume: {path} has the run setting {action.dest}={value!r:.80}, which minigrad train does not take ({e})") from None
+
+
 def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
     """The run's own arguments from the checkpoint at args.resume, with --epochs, --data-dir and --no-download applied."""
     from .serialization import ModelFileError, load_checkpoint
@@ -301,6 +329,7 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
         raise UsageError(f"--resume: {e}") from None
     if not isinstance(saved, dict):
         raise UsageError(f"--resume: {args.resume} was not written by minigrad train (no run settings in it)")
+    _check_saved_settings(args.resume, saved)
     merged = {**defaults, **saved, "resume": args.resume, "out": str(Path(args.resume).parent)}
     for key in RESUME_OPTIONS:
         if getattr(args, key) not in (None, False):
@@ -482,10 +511,22 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 def _shape(text: str) -> tuple[int, ...]:
     """'1,28,28' -> (1, 28, 28): one sample's shape."""
-    shape, n_classes = _input_spec(text)
-    if n_classes is not None or not shape:
-        raise argparse.ArgumentTypeError(f"expected one sample's shape like 1,28,28, got {text!r}")
+    try:
+        shape = _sizes(text)
+    except argparse.ArgumentTypeError:
+        shape = ()
+    if not shape:
+        raise argparse.ArgumentTypeError(f"expected one sample's shape like 1,28,28 (positive sizes separated by commas), got {text!r}")
     return shape
+
+
+def _not_an_input(out: str, option: str, **inputs: str) -> None:
+    """A UsageError when the output path names the same file as one of the command's inputs (it would be replaced)."""
+    for name, path in inputs.items():
+        with contextlib.suppress(OSError):
+            if os.path.samefile(out, path):
+                raise UsageError(f"{option} {out} is the same file as {name} {path}, which writing it would replace; "
+                                 "give another path")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -493,6 +534,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .interop import OPSET, export_onnx
     from .serialization import ModelFileError, load_model
 
+    _not_an_input(args.out, "the output", model=args.model)
     try:
         model = load_model(args.model)
         export_onnx(model, args.out, input_shape=args.input_shape, dtype=np.dtype(args.dtype))
@@ -519,6 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"minigrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    parser.commands = sub.choices  # type: ignore[attr-defined]  # each subcommand's parser, by name
 
     demo = sub.add_parser("demo", help="the apple/orange price graph, forward and backward",
                           description="The chapter's shopping example as a Graph: forward price, backward gradients.")

@@ -10,6 +10,7 @@ own function); the library itself never prints — ``verbose`` only chooses whic
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import os
@@ -21,9 +22,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
 import numpy as np
 
+from .arguments import generator, integer, number
 from .functions import check_targets
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
-from .network import Sequential, inference_mode, training_mode
+from .network import Sequential, inference_mode, modal_layers, training_mode
 from .optimizers import Optimizer, get_optimizer
 
 __all__ = [
@@ -96,8 +98,16 @@ class History:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> History:
-        """The History that to_dict described."""
-        return cls(history={k: [float(x) for x in v] for k, v in d["history"].items()}, epoch=[int(e) for e in d["epoch"]])
+        """The History that to_dict described, or a ValueError naming the field that is not what to_dict writes."""
+        if not isinstance(d, Mapping) or not isinstance(d.get("epoch"), list) or not isinstance(d.get("history"), Mapping):
+            raise ValueError(f"history must be {{'epoch': [...], 'history': {{name: [...]}}}}, got {d!r:.100}")
+        epoch = [integer(e, "History", f"epoch[{i}]", least=0) for i, e in enumerate(d["epoch"])]
+        history = {}
+        for name, values in d["history"].items():
+            if not isinstance(values, list) or len(values) != len(epoch):
+                raise ValueError(f"history[{name!r}] must be a list of {len(epoch)} numbers (one per epoch), got {values!r:.100}")
+            history[str(name)] = [number(v, "History", f"history[{name!r}][{i}]") if v == v else math.nan for i, v in enumerate(values)]
+        return cls(history=history, epoch=epoch)
 
     def __len__(self) -> int:
         return len(self.epoch)
@@ -368,9 +378,7 @@ def _display(verbose: int) -> list[Callback]:
 
 
 def _positive_int(where: str, name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return integer(value, where, name, least=minimum)
 
 
 def _check_data(where: str, x: Any, t: Any, name: str = "x, t") -> tuple[np.ndarray, np.ndarray]:
@@ -402,6 +410,31 @@ def _check_fits_model(model: Any, x: np.ndarray, t: np.ndarray, where: str) -> N
     kind = _TARGET_KIND.get(type(model.last_layer))
     if kind is not None and y.ndim:
         check_targets(np.broadcast_to(y, (len(x), *y.shape[1:])), t, where, kind)
+
+
+def _check_last_batch(model: Any, x: np.ndarray, batch_size: int, where: str) -> None:
+    """Before the first step: a model with layers that train differently (batch norm) can train on the epoch's last, smaller batch.
+
+    A copy of the model runs one training forward on that many samples, so nothing of the model's
+    state (running statistics, random generators) changes.
+    """
+    n, last = len(x), len(x) % batch_size
+    if not last or n < batch_size or not isinstance(model, Sequential):
+        return
+    if not any(not hasattr(layer, "named_layers") for layer in modal_layers(model)):  # only containers: every batch trains alike
+        return
+    try:
+        probe = copy.deepcopy(model)
+    except Exception:  # a user's layer that cannot be copied: the first epoch will tell
+        return
+    with training_mode(probe):
+        try:
+            probe.forward(x[:last])
+        except ValueError as e:
+            raise ValueError(
+                f"{where}: batch_size={batch_size} leaves a last batch of {last} of the {n} samples, which the model cannot "
+                f"train on ({e}); choose a batch_size that divides {n} or leaves a larger last batch"
+            ) from None
 
 
 class _Scorer:
@@ -472,7 +505,7 @@ class Trainer:
         _display(verbose)  # validate now, not at the first fit
         self.model = model
         self.optimizer = optimizer
-        self.rng = np.random.default_rng(rng)
+        self.rng = generator(rng, "Trainer")
         self.callbacks = list(callbacks)
         self.verbose = verbose
         self.history = History()
@@ -496,6 +529,7 @@ class Trainer:
         epochs = _positive_int("fit", "epochs", epochs, minimum=0)
         batch_size = _positive_int("fit", "batch_size", batch_size)
         _check_fits_model(self.model, x, t, "fit")
+        _check_last_batch(self.model, x, batch_size, "fit")
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise TypeError("fit: validation_data must be a tuple (x_val, t_val)")
@@ -679,11 +713,17 @@ class Trainer:
 
         ck = load_checkpoint(path)
         state = ck.extra.get("trainer")
+        where = f"Trainer.load_checkpoint: {os.fspath(path)}"
         if ck.optimizer is None or ck.rng is None or state is None:
-            raise ModelFileError(f"Trainer.load_checkpoint: {os.fspath(path)} holds a model but no trainer state; write it with Trainer.save_checkpoint")
+            raise ModelFileError(f"{where} holds a model but no trainer state; write it with Trainer.save_checkpoint")
         trainer = cls(ck.model, ck.optimizer, rng=ck.rng, callbacks=callbacks, verbose=verbose)
-        trainer.epoch = int(state["epoch"])
-        trainer.history = History.from_dict(state["history"])
+        try:
+            if not isinstance(state, dict):
+                raise ValueError(f"must be a JSON object, got {state!r:.100}")
+            trainer.epoch = integer(state.get("epoch"), "trainer", "epoch", least=0)
+            trainer.history = History.from_dict(state.get("history"))
+        except (TypeError, ValueError) as e:
+            raise ModelFileError(f"{where} has a malformed trainer section: {e}") from None
         return trainer
 
 
@@ -708,5 +748,5 @@ def fit(
     epoch on stderr without tqdm), 2 one line per epoch on stderr. For training that continues
     across calls or resumes from a checkpoint, use Trainer.
     """
-    trainer = Trainer(model, optimizer, rng=rng, callbacks=callbacks, verbose=verbose)
+    trainer = Trainer(model, optimizer, rng=generator(rng, "fit"), callbacks=callbacks, verbose=verbose)
     return trainer.fit(x, t, epochs=epochs, batch_size=batch_size, validation_data=validation_data, shuffle=shuffle)

@@ -455,3 +455,97 @@ def test_ctrl_c_between_an_epochs_end_and_its_checkpoint_keeps_that_epoch(tmp_pa
     assert call(tmp_path, monkeypatch, "train", "--resume", "o/checkpoint.npz", "--epochs", "5") == 0
     assert call(tmp_path, monkeypatch, "train", "--epochs", "5", "--out", "straight") == 0
     assert (tmp_path / "o" / "history.csv").read_text() == (tmp_path / "straight" / "history.csv").read_text()
+
+
+# ---------------------------------------------------------------------------------------------- issue 21
+
+
+def rewrite_meta(path: Path, change: Any) -> None:
+    """Rewrite the minigrad.json of the .npz at path through change(meta) (a hand-edited or corrupted file)."""
+    import json
+
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays["minigrad.json"]))
+    change(meta)
+    arrays["minigrad.json"] = np.array(json.dumps(meta))
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_export_onto_its_own_input_is_refused_and_the_model_kept(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("onnx")
+    from minigrad import TwoLayerNet
+    from minigrad.serialization import save_model
+
+    save_model(tmp_path / "m.npz", TwoLayerNet(4, 3, 2, rng=0))
+    (tmp_path / "alias.npz").symlink_to(tmp_path / "m.npz")
+    for out in ("m.npz", "alias.npz", "./m.npz"):
+        assert call(tmp_path, monkeypatch, "export", "m.npz", out) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"the output {out} is the same file as model m.npz" in err, err
+    assert load_model(tmp_path / "m.npz").config["input_size"] == 4
+
+
+def test_export_onto_a_named_pipe_is_one_line_and_the_pipe_stays(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("onnx")
+    import stat
+
+    from minigrad import TwoLayerNet
+    from minigrad.serialization import save_model
+
+    save_model(tmp_path / "m.npz", TwoLayerNet(4, 3, 2, rng=0))
+    os.mkfifo(tmp_path / "pipe")
+    assert call(tmp_path, monkeypatch, "export", "m.npz", "pipe") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write pipe: it is a named pipe" in err, err
+    assert stat.S_ISFIFO(os.stat(tmp_path / "pipe").st_mode)
+
+
+def test_export_input_shape_errors_speak_of_the_shape_not_gradcheck(tmp_path, monkeypatch, capsys):
+    for bad in ("3:int:2", "()", "0,2", "a,b", "9999999,9999999"):
+        code = call(tmp_path, monkeypatch, "export", "m.npz", "o.onnx", "--input-shape", bad)
+        err = capsys.readouterr().err
+        if bad == "9999999,9999999":  # a large shape is a shape: the missing model is what fails
+            assert code == 1 and "no such file" in err, err
+            continue
+        assert code == 2 and "--input-shape" in err and "gradcheck" not in err and "int:K" not in err, err
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda m: m["extra"]["trainer"].update(epoch=-3), ["trainer", "epoch", ">= 0", "-3"]),
+    (lambda m: m["extra"]["trainer"].pop("history"), ["trainer", "history"]),
+    (lambda m: m["extra"]["trainer"].update(epoch="two"), ["trainer", "epoch", "'two'"]),
+    (lambda m: m["extra"]["trainer"]["history"].update(history={"loss": "x"}), ["history['loss']"]),
+    (lambda m: m["extra"].update(trainer=[1, 2]), ["trainer", "[1, 2]"]),
+])
+def test_resume_from_a_malformed_trainer_section_is_one_line_naming_the_field(tmp_path, monkeypatch, capsys, change, words):
+    assert call(tmp_path, monkeypatch, "train", "--epochs", "1", "--out", "o") == 0
+    rewrite_meta(tmp_path / "o" / "checkpoint.npz", change)
+    capsys.readouterr()
+    assert call(tmp_path, monkeypatch, "train", "--resume", "o/checkpoint.npz", "--epochs", "2") in (1, 2)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "o/checkpoint.npz" in err, err
+    for word in words:
+        assert word in err, (word, err)
+
+
+@pytest.mark.parametrize("setting, value", [("dataset", "imagenet"), ("batch_size", 0), ("batchnorm", "yes"),
+                                            ("optimizer", "lbfgs"), ("dtype", "int8"), ("seed", -1), ("hidden", ["x"])])
+def test_resume_with_saved_settings_minigrad_train_does_not_take_is_a_usage_error(tmp_path, monkeypatch, capsys, setting, value):
+    assert call(tmp_path, monkeypatch, "train", "--epochs", "1", "--out", "o") == 0
+    rewrite_meta(tmp_path / "o" / "checkpoint.npz", lambda m: m["extra"]["args"].update({setting: value}))
+    capsys.readouterr()
+    assert call(tmp_path, monkeypatch, "train", "--resume", "o/checkpoint.npz", "--epochs", "2") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"run setting {setting}={value!r}" in err, err
+
+
+def test_train_with_batch_norm_and_a_last_batch_of_one_fails_before_training(tmp_path, monkeypatch, capsys):
+    (x, _), _ = load_digits()
+    assert len(x) % 4 == 1  # 1437 samples: 359 batches of 4 and one of 1
+    assert call(tmp_path, monkeypatch, "train", "--batchnorm", "--batch-size", "4", "--epochs", "1", "--out", "o") == 1
+    out, err = capsys.readouterr()
+    assert "epoch" not in out.lower().replace("epochs", "") and err.count("\n") == 1, (out, err)
+    assert f"batch_size=4 leaves a last batch of 1 of the {len(x)} samples" in err, err
+    assert call(tmp_path, monkeypatch, "train", "--batchnorm", "--batch-size", "3", "--epochs", "1", "--out", "o") == 0
