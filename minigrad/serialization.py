@@ -36,6 +36,7 @@ from .models import MultiLayerNet, SimpleConvNet, TwoLayerNet
 from .network import Sequential, sublayers
 from .normalization import BatchNormalization, Dropout
 from .optimizers import OPTIMIZERS, Optimizer
+from .shapes import chain_dims
 
 __all__ = ["save_model", "load_model", "load_weights", "load_checkpoint", "Checkpoint", "ModelFileError"]
 
@@ -222,6 +223,26 @@ def _path_first(where: str, path: Any, model: Any) -> None:
         )
 
 
+def _generator_states(model: Any, rng: Any) -> tuple[dict[str, Any], Any]:
+    """(each layer's generator state by path, rng's state): a generator shared by several holders is saved once, the others as {"same_as": path}.
+
+    So that a resumed run draws exactly what an uninterrupted one does, holders that shared one
+    generator share one again after loading (two Dropouts, or a Dropout and the trainer's rng).
+    """
+    first: dict[int, str] = {}  # the path that saved each bit generator (shared Generators share it)
+    states: dict[str, Any] = {}
+    for path, g in _generators(model).items():
+        key = id(g.bit_generator)
+        states[path] = {"same_as": first[key]} if key in first else _jsonable(g.bit_generator.state)
+        first.setdefault(key, path)
+    if rng is None:
+        return states, None
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"save_model: rng must be a numpy Generator, got {type(rng).__name__}")
+    key = id(rng.bit_generator)
+    return states, {"same_as": first[key]} if key in first else _jsonable(rng.bit_generator.state)
+
+
 def save_model(
     path: str | os.PathLike[str],
     model: Any,
@@ -234,6 +255,11 @@ def save_model(
     _path_first("save_model", path, model)
     path = os.fspath(path)
     meta: dict[str, Any] = {"format": FORMAT, "version": VERSION, "model": _model_spec(model)}
+    if isinstance(model, Sequential):  # a file load_model would refuse is not written
+        try:
+            chain_dims(model)
+        except ValueError as e:
+            raise ValueError(f"save_model: the model's layers cannot run one after another: {e}") from None
     arrays: dict[str, np.ndarray] = {}
     params = model.params
     meta["params"] = list(params)
@@ -241,7 +267,7 @@ def save_model(
         arrays[f"param/{key}"] = p
     for key, b in getattr(model, "buffers", {}).items():
         arrays[f"buffer/{key}"] = b
-    meta["generators"] = {path: _jsonable(g.bit_generator.state) for path, g in _generators(model).items()}
+    meta["generators"], rng_state = _generator_states(model, rng)
     if optimizer is not None:
         name = type(optimizer).__name__
         if OPTIMIZERS.get(name.lower()) is not type(optimizer):
@@ -254,9 +280,7 @@ def save_model(
                 scalars[key] = value
         meta["optimizer"] = {"class": name, "scalars": scalars}
     if rng is not None:
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"save_model: rng must be a numpy Generator, got {type(rng).__name__}")
-        meta["rng"] = _jsonable(rng.bit_generator.state)
+        meta["rng"] = rng_state
     if extra is not None:
         meta["extra"] = dict(extra)
     try:
@@ -307,8 +331,14 @@ def _generators(model: Any) -> dict[str, np.random.Generator]:
     return {path: layer.rng for path, layer in sublayers(model) if isinstance(getattr(layer, "rng", None), np.random.Generator)}
 
 
-def _copy_weights(where: str, path: str, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], model: Any) -> None:
-    """Copy the file's parameters and buffers into model's live arrays and its layers' generator states, checking first."""
+def _copy_weights(
+    where: str, path: str, meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], model: Any
+) -> dict[str, np.random.Generator]:
+    """Copy the file's parameters, buffers and generators into model, checking first; the generators by layer path.
+
+    Every array must be finite and every layer's state possible (a layer's check_state, e.g. batch
+    norm's running_var >= 0); otherwise nothing of the model changes.
+    """
     copies = []
     renamed = _renamed(model)
     for prefix, kind, in_model in (("param/", "parameter", model.params), ("buffer/", "buffer", getattr(model, "buffers", {}))):
@@ -327,6 +357,10 @@ def _copy_weights(where: str, path: str, meta: Mapping[str, Any], arrays: Mappin
                     f"{where}: {path} holds another architecture, {_describe(meta['model'])}: {kind} '{key}' "
                     f"is {a.dtype}{list(a.shape)} in the file but {p.dtype}{list(p.shape)} in this model"
                 )
+            if a.dtype.kind in "fc" and not np.isfinite(a).all():
+                raise ModelFileError(
+                    f"{where}: {path} holds a state no model can be in: {kind} '{key}' has {a[~np.isfinite(a)].flat[0]} in it"
+                )
             copies.append((p, a))
     states = meta.get("generators", {})
     layers = dict(sublayers(model))
@@ -335,11 +369,39 @@ def _copy_weights(where: str, path: str, meta: Mapping[str, Any], arrays: Mappin
             f"{where}: {path} holds random generators for the layers {sorted(states) if isinstance(states, dict) else states!r}; "
             f"this model's layers with one are {sorted(_generators(model))}"
         )
-    generators = {key: _rng_from_state(state, f"{where}: {path}: layer {key}'s generator") for key, state in states.items()}
+    generators = _restore_generators(states, f"{where}: {path}")
+    kept = [(b, b.copy()) for b in getattr(model, "buffers", {}).values()]
     for p, a in copies:
         np.copyto(p, a)
+    try:
+        for key, layer in layers.items():
+            check = getattr(layer, "check_state", None)
+            if callable(check):
+                check(f"layer {key} ({type(layer).__name__})")
+    except ValueError as e:
+        for b, old in kept:  # load_weights leaves the model as it was
+            np.copyto(b, old)
+        raise ModelFileError(f"{where}: {path} holds a state no model can be in: {e}") from None
     for key, g in generators.items():
         layers[key].rng = g
+    return generators
+
+
+def _restore_generators(states: Mapping[str, Any], where: str) -> dict[str, np.random.Generator]:
+    """The generators a file's states describe, by path; a {"same_as": path} entry is that path's generator itself."""
+    generators = {key: _rng_from_state(state, f"{where}: layer {key}'s generator")
+                  for key, state in states.items() if not (isinstance(state, dict) and "same_as" in state)}
+    for key, state in states.items():
+        if key not in generators:
+            generators[key] = _shared(state, generators, f"{where}: layer {key}'s generator")
+    return generators
+
+
+def _shared(state: Mapping[str, Any], generators: Mapping[str, np.random.Generator], where: str) -> np.random.Generator:
+    """The generator a {"same_as": path} entry names, or a ModelFileError."""
+    if state.get("same_as") not in generators or len(state) != 1:
+        raise ModelFileError(f"{where} is said to be shared with {state!r:.100}, but the file holds no such layer's generator")
+    return generators[state["same_as"]]
 
 
 _MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError, OverflowError, MemoryError)
@@ -383,12 +445,18 @@ def _checkpoint(path: str, where: str, meta: dict[str, Any], arrays: dict[str, n
         raise
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"{where}: {path} has an invalid architecture entry: {e!r:.300}") from e
-    _copy_weights(where, path, meta, arrays, model)
+    try:
+        chain_dims(model)
+    except ValueError as e:
+        raise ModelFileError(f"{where}: {path} holds layers that cannot run one after another: {e}") from None
+    generators = _copy_weights(where, path, meta, arrays, model)
     ck = Checkpoint(model=model, extra=dict(meta.get("extra") or {}))
     if "optimizer" in meta:
         ck.optimizer = _optimizer(where, path, meta["optimizer"], arrays, model.params, _renamed(model))
     if "rng" in meta:
-        ck.rng = _rng_from_state(meta["rng"], f"{where}: {path}")
+        state = meta["rng"]
+        shared = isinstance(state, dict) and "same_as" in state
+        ck.rng = _shared(state, generators, f"{where}: {path}: rng") if shared else _rng_from_state(state, f"{where}: {path}")
     return ck
 
 

@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 
 import fuzz_counts
 
-from minigrad import Affine, MultiLayerNet, ReLU, Sequential, SoftmaxWithLoss
+import minigrad
+from minigrad import Affine, BatchNormalization, Convolution, MultiLayerNet, Pooling, ReLU, Sequential, SoftmaxWithLoss
 from minigrad.datasets import IdxFormatError, read_idx
 from minigrad.serialization import ModelFileError, load_model, load_weights, save_model
 
@@ -48,10 +49,10 @@ def npz_bytes(arrays: dict) -> bytes:
     return buf.getvalue()
 
 
-def model_file(tmp_path, meta_edit=None, arrays_edit=None, name="m.npz"):
-    """A valid small minigrad model file, with its metadata and arrays edited by the given functions."""
+def model_file(tmp_path, meta_edit=None, arrays_edit=None, name="m.npz", model=None):
+    """A valid small minigrad model file (of model, by default a small Affine net), with its metadata and arrays edited by the given functions."""
     good = tmp_path / "good.npz"
-    save_model(good, Sequential(Affine(np.ones((3, 2)), np.zeros(2)), ReLU(), loss=SoftmaxWithLoss()))
+    save_model(good, model or Sequential(Affine(np.ones((3, 2)), np.zeros(2)), ReLU(), loss=SoftmaxWithLoss()))
     with np.load(good, allow_pickle=False) as f:
         arrays = {k: f[k] for k in f.files}
     meta = json.loads(str(arrays["minigrad.json"]))
@@ -121,6 +122,97 @@ def test_a_preset_claiming_huge_or_thousands_of_layers_is_cheap(tmp_path, config
     mib, seconds, err = peak(f"minigrad.serialization.load_model({str(path)!r})", tmp_path)
     assert err.startswith("ModelFileError: load_model: ") and str(path) in err, err
     assert mib < 20 and seconds < 2, (mib, seconds)
+
+
+def conv_net() -> Sequential:
+    """Convolution (2 filters of 1x3x3) -> ReLU -> Pooling 2x2 -> Affine(2·3·3, 3) -> BatchNormalization(3): 8x8 images."""
+    rng = np.random.default_rng(0)
+    return Sequential(Convolution(rng.standard_normal((2, 1, 3, 3)), np.zeros(2)), ReLU(), Pooling(2, 2, stride=2),
+                      Affine(rng.standard_normal((18, 3)), np.zeros(3)), BatchNormalization(np.ones(3), np.zeros(3)),
+                      loss=SoftmaxWithLoss())
+
+
+@pytest.mark.parametrize("pad", [3000, 10**6])
+def test_a_convolution_padding_to_gigabytes_is_refused_at_load_before_any_predict(tmp_path, pad):
+    """Issue 21: a 2 kB spec with pad=3000 loaded, and its first predict on one 8x8 image asked for ~2.9 GB (pad=10**6: 233 TiB)."""
+    TRIED["files"] += 1
+
+    def claim(meta):
+        meta["model"]["layers"][0]["pad"] = pad
+        return meta
+
+    path = model_file(tmp_path, claim, model=conv_net())
+    assert path.stat().st_size < 8000
+    mib, seconds, err = peak(f"minigrad.serialization.load_model({str(path)!r}).predict(np.zeros((1, 1, 8, 8)))", tmp_path)
+    assert err.startswith("ModelFileError: load_model: ") and str(path) in err, err
+    assert "pad must be less than the filter size" in err and str(pad) in err, err
+    assert mib < 20 and seconds < 2, (mib, seconds)
+
+
+def swap_layer(meta, arrays, index, spec, params):
+    """The file's layer `index` replaced by another spec and its parameter arrays."""
+    meta["model"]["layers"][index] = spec
+    for k in [k for k in arrays if k.startswith(f"param/{index}.")]:
+        del arrays[k]
+    arrays.update({f"param/{index}.{k}": a for k, a in params.items()})
+    meta["params"] = [k[len("param/"):] for k in arrays if k.startswith("param/")]
+
+
+@pytest.mark.parametrize("index, spec, params, says", [
+    (3, {"class": "Affine", "shape": [21, 3], "dtype": "float64"}, {"W": np.ones((21, 3)), "b": np.zeros(3)},
+     "layer 3 (Affine) takes 21 features per sample, but receives (N, 2, ?, ?)"),
+    (4, {"class": "BatchNormalization", "size": 4, "dtype": "float64", "momentum": 0.9, "eps": 1e-5},
+     {"gamma": np.ones(4), "beta": np.zeros(4)}, "layer 4 (BatchNormalization) normalizes 4 features or channels, but receives (N, 3)"),
+    (2, {"class": "Convolution", "shape": [2, 5, 3, 3], "dtype": "float64", "stride": 1, "pad": 0},
+     {"W": np.ones((2, 5, 3, 3)), "b": np.zeros(2)}, "layer 2 (Convolution) takes images (N, 5, H, W), but receives (N, 2, ?, ?)"),
+    (3, {"class": "Pooling", "pool_h": 2, "pool_w": 2, "stride": 2, "pad": 0}, {}, "layer 3 (Pooling) takes images (N, C, H, W), but receives (N, 3)"),
+])
+def test_layers_that_cannot_run_one_after_another_are_refused_at_load(tmp_path, index, spec, params, says):
+    TRIED["files"] += 1
+    net = conv_net()
+    if spec["class"] == "Pooling":  # an Affine before it: images are gone
+        net = Sequential(*net.layers[:3], net.layers[3], ReLU(), BatchNormalization(np.ones(3), np.zeros(3)), loss=SoftmaxWithLoss())
+        index = 5
+        says = says.replace("layer 3", "layer 5")
+    with np.load(model_file(tmp_path, model=net, name="base.npz"), allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays["minigrad.json"]))
+    swap_layer(meta, arrays, index, spec, params)
+    if spec["class"] == "Pooling":
+        for k in [k for k in arrays if k.startswith("buffer/5.")]:
+            del arrays[k]
+    arrays["minigrad.json"] = np.array(json.dumps(meta))
+    path = tmp_path / "m.npz"
+    path.write_bytes(npz_bytes(arrays))
+    with pytest.raises(ModelFileError) as e:
+        load_model(path)
+    assert str(path) in str(e.value) and "cannot run one after another" in str(e.value) and says in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("buffer/4.running_var", -1.0, "running_var must be >= 0 (it is a variance), got -1.0"),
+    ("buffer/4.running_mean", np.nan, "buffer '4.running_mean' has nan in it"),
+    ("buffer/4.running_var", np.inf, "buffer '4.running_var' has inf in it"),
+    ("param/3.W", np.nan, "parameter '3.W' has nan in it"),
+])
+def test_impossible_statistics_and_weights_are_refused_and_load_weights_changes_nothing(tmp_path, key, value, says):
+    TRIED["files"] += 1
+
+    def poison(arrays):
+        arrays[key] = arrays[key].copy()
+        arrays[key][1] = value
+        return arrays
+
+    path = model_file(tmp_path, arrays_edit=poison, model=conv_net())
+    for call in (load_model, lambda p: minigrad.Trainer.load_checkpoint(p)):
+        with pytest.raises(ModelFileError) as e:
+            call(path)
+        assert str(path) in str(e.value) and "a state no model can be in" in str(e.value) and says in str(e.value), str(e.value)
+    net = conv_net()
+    before = {k: a.copy() for k, a in {**net.params, **net.buffers}.items()}
+    with pytest.raises(ModelFileError):
+        load_weights(path, net)
+    assert all(np.array_equal(a, before[k]) for k, a in {**net.params, **net.buffers}.items())
 
 
 def test_a_deep_sequential_builds_in_linear_time():

@@ -396,3 +396,46 @@ def test_model_and_path_in_keras_order_get_an_error_naming_the_right_call(tmp_pa
         save_model(net, path)
     with pytest.raises(TypeError, match=r"load_weights\('.*x\.npz', model\)"):
         load_weights(net, path)
+
+
+@pytest.mark.parametrize("sharing", ["two dropouts", "dropout and trainer", "all three"])
+def test_a_generator_shared_by_several_holders_resumes_exactly(tmp_path, sharing):
+    """Issue 21: two Dropouts holding one Generator, or a Dropout sharing the Trainer's, resumed with 49% of weights different."""
+    x, t = data(n=150)
+
+    def trainer():
+        g = np.random.default_rng(7)
+        rng = np.random.default_rng(0)
+        first = Dropout(0.3, rng=g)
+        second = Dropout(0.2, rng=g if sharing != "dropout and trainer" else 5)
+        net = Sequential(Affine.from_sizes(6, 16, rng=rng), ReLU(), first, Affine.from_sizes(16, 8, rng=rng), ReLU(), second,
+                         Affine.from_sizes(8, 3, rng=rng), loss=SoftmaxWithLoss())
+        return Trainer(net, Adam(lr=0.01), rng=g if sharing != "two dropouts" else 42, verbose=0)
+
+    straight = trainer()
+    straight.fit(x, t, epochs=4, batch_size=32)
+    first = trainer()
+    first.fit(x, t, epochs=2, batch_size=32)
+    first.save_checkpoint(tmp_path / "epoch2.npz")
+    resumed = Trainer.load_checkpoint(tmp_path / "epoch2.npz", verbose=0)
+    gens = _generators(resumed.model)
+    assert (gens["2"] is gens["5"]) == (sharing != "dropout and trainer")
+    assert (resumed.rng is gens["2"]) == (sharing != "two dropouts")
+    resumed.fit(x, t, epochs=2, batch_size=32)
+    assert same_weights(resumed.model, straight.model)
+    assert resumed.rng.bit_generator.state == straight.rng.bit_generator.state
+
+
+def test_a_file_saying_a_generator_is_shared_with_a_layer_it_does_not_hold_is_refused(tmp_path):
+    import json
+
+    net = Sequential(Affine(np.eye(2), np.zeros(2)), Dropout(0.5, rng=0), loss=SoftmaxWithLoss())
+    save_model(tmp_path / "m.npz", net)
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays["minigrad.json"]))
+    meta["generators"]["1"] = {"same_as": "7"}
+    arrays["minigrad.json"] = np.array(json.dumps(meta))
+    np.savez(tmp_path / "m.npz", **arrays)
+    with pytest.raises(ModelFileError, match=r"layer 1's generator is said to be shared with \{'same_as': '7'\}"):
+        load_model(tmp_path / "m.npz")
