@@ -144,8 +144,9 @@ class Pooling(Layer):
 
     The stride is 2 unless given, as the book's Pooling.
 
-    The gradient of a window goes to one maximal element: at a tie, the first in row-major order
-    within the window. Overlapping windows (stride < pool size) add up their gradients.
+    The gradient of a window goes to one maximal element of x: at a tie, the first in row-major
+    order within the window (as PyTorch), never the padding, even where x is −∞. Overlapping
+    windows (stride < pool size) add up their gradients.
     """
 
     def __init__(self, pool_h: int, pool_w: int, stride: int = 2, pad: int = 0) -> None:
@@ -205,12 +206,15 @@ class Pooling(Layer):
             return np.multiply(d[:, :, :, None, :, None], hit).reshape(x.shape)
         dx = np.zeros_like(x)  # keeps x's memory layout
         free = np.ones_like(y, dtype=bool)
-        for window, target in zip(self._windows(x), self._windows(dx)):
+        p = self.pad
+        real = np.zeros((1, 1, *x.shape[2:]), dtype=bool)  # padding never takes a gradient, even where it ties (x = -inf)
+        real[:, :, p : p + self.x_shape[2], p : p + self.x_shape[3]] = True
+        for window, target, inside in zip(self._windows(x), self._windows(dx), self._windows(real)):
             hit = np.equal(window, y)
+            hit &= inside
             hit &= free
             free ^= hit
             target += d * hit
-        p = self.pad
         return dx[:, :, p : p + self.x_shape[2], p : p + self.x_shape[3]] if p else dx
 
     def __repr__(self) -> str:

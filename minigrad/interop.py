@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ._files import atomic_write
+from .arguments import generator
 from .conv import conv_output_size
 from .conv import Convolution, Pooling
 from .layers import Affine, RandomLike, ReLU, Sigmoid, Tanh
@@ -180,7 +181,7 @@ def _torch_layer(torch: Any, layer: Any, pos: str, dims: Dims) -> tuple[list[Any
 def from_torch(module: Any, loss: Any = None, *, rng: RandomLike = None) -> Sequential:
     """The minigrad Sequential computing what an nn.Sequential of to_torch's modules computes, weights copied bit for bit, with loss (a torch loss) as its loss; Dropout layers draw from rng."""
     torch = _require("torch", "torch", "from_torch")
-    rng = np.random.default_rng(rng)
+    rng = generator(rng, "from_torch")
     net = _from_chain(torch, module, "", rng)
     if loss is not None:
         net = Sequential(*net.layers, loss=_from_loss(torch, loss))
@@ -200,6 +201,30 @@ def _pair(value: Any, where: str, arg: str) -> int:
     return a
 
 
+def _only_what_minigrad_does(torch: Any, m: Any, where: str, translated: tuple[str, ...], *args: Any) -> None:
+    """A ValueError naming the first option or buffer of torch module m, beyond `translated`, that differs from a default m's.
+
+    The default module is type(m)(*args) (on the meta device: nothing allocated). This is the one
+    place where from_torch refuses what minigrad does not implement, so a new option in PyTorch is
+    refused by name until it is translated, never silently dropped.
+    """
+    cls = type(m)
+    try:
+        default = cls(*args, device="meta")
+    except TypeError:  # modules without parameters take no device
+        default = cls(*args)
+    defaults = vars(default)
+    for name, value in vars(m).items():
+        if name.startswith("_") or name == "training" or name in translated:
+            continue
+        if name not in defaults or value != defaults[name]:
+            only = f"{name}={defaults[name]!r} only" if name in defaults else f"no {name}"
+            raise ValueError(f"from_torch: {where} sets {name}={value!r}; minigrad implements {only}")
+    extra = sorted({n for n, _ in m.named_buffers(recurse=False)} - {n for n, _ in default.named_buffers(recurse=False)})
+    if extra:
+        raise ValueError(f"from_torch: {where} has {', '.join(extra)}; minigrad implements {cls.__name__} without")
+
+
 def _from_chain(torch: Any, module: Any, prefix: str, rng: np.random.Generator) -> Sequential:
     nn = torch.nn
     if not isinstance(module, nn.Sequential):
@@ -215,7 +240,12 @@ def _from_chain(torch: Any, module: Any, prefix: str, rng: np.random.Generator) 
                     "nn.Flatten() right before an nn.Linear, the only place minigrad flattens (Affine does it itself)"
                 )
             continue
-        layers.append(_from_module(torch, child, pos, rng))
+        try:
+            layers.append(_from_module(torch, child, pos, rng))
+        except (TypeError, ValueError) as e:  # minigrad's own layer refused a value: say which module gave it
+            if str(e).startswith("from_torch:"):
+                raise
+            raise type(e)(f"from_torch: module {pos} ({type(child).__name__}): {e}") from None
     net = Sequential(*layers)
     net.training = module.training
     return net
@@ -225,24 +255,28 @@ def _from_module(torch: Any, m: Any, pos: str, rng: np.random.Generator) -> Any:
     """The minigrad layer for one torch module at position pos."""
     nn, where = torch.nn, f"module {pos} ({type(m).__name__})"
     if type(m) is nn.Linear:
+        _only_what_minigrad_does(torch, m, where, ("in_features", "out_features"), m.in_features, m.out_features)
         b = np.zeros(m.out_features, dtype=_numpy(m.weight).dtype) if m.bias is None else _numpy(m.bias)
         return Affine(_numpy(m.weight).T.copy(), b)
     for cls in ACTIVATIONS:
         if type(m) is getattr(nn, cls.__name__):
+            _only_what_minigrad_does(torch, m, where, ("inplace",))  # in place or not, the same values
             return cls()
     if type(m) is nn.Conv2d:
-        if m.groups != 1 or tuple(m.dilation) != (1, 1) or m.padding_mode != "zeros" or isinstance(m.padding, str):
-            raise ValueError(f"from_torch: {where} needs groups=1, dilation=1, zero padding given as a number; got {m}")
+        _only_what_minigrad_does(torch, m, where, ("in_channels", "out_channels", "kernel_size", "stride", "padding"),
+                                 m.in_channels, m.out_channels, m.kernel_size)
+        if isinstance(m.padding, str):
+            raise ValueError(f"from_torch: {where} sets padding={m.padding!r}; minigrad implements padding given as a number only")
         b = np.zeros(m.out_channels, dtype=_numpy(m.weight).dtype) if m.bias is None else _numpy(m.bias)
         return Convolution(_numpy(m.weight), b, stride=_pair(m.stride, where, "stride"), pad=_pair(m.padding, where, "padding"))
     if type(m) is nn.MaxPool2d:
-        if _pair(m.dilation, where, "dilation") != 1 or m.ceil_mode or m.return_indices:
-            raise ValueError(f"from_torch: {where} needs dilation=1, ceil_mode=False, return_indices=False; got {m}")
+        _only_what_minigrad_does(torch, m, where, ("kernel_size", "stride", "padding"), m.kernel_size)
         kh, kw = (m.kernel_size, m.kernel_size) if isinstance(m.kernel_size, int) else m.kernel_size
         return Pooling(kh, kw, stride=_pair(m.stride, where, "stride"), pad=_pair(m.padding, where, "padding"))
     if type(m) in (nn.BatchNorm1d, nn.BatchNorm2d):
-        if not (m.affine and m.track_running_stats) or m.momentum is None:
-            raise ValueError(f"from_torch: {where} needs affine=True, track_running_stats=True and a momentum; got {m}")
+        _only_what_minigrad_does(torch, m, where, ("num_features", "eps", "momentum"), m.num_features)
+        if m.momentum is None:
+            raise ValueError(f"from_torch: {where} sets momentum=None (a cumulative average); minigrad implements a number only")
         bn = BatchNormalization(
             _numpy(m.weight), _numpy(m.bias), momentum=1 - m.momentum,
             running_mean=_numpy(m.running_mean), running_var=_numpy(m.running_var), eps=m.eps,
@@ -250,6 +284,7 @@ def _from_module(torch: Any, m: Any, pos: str, rng: np.random.Generator) -> Any:
         bn.training = m.training
         return bn
     if type(m) is nn.Dropout:
+        _only_what_minigrad_does(torch, m, where, ("p", "inplace"))
         dropout = Dropout(m.p, rng=rng)
         dropout.training = m.training
         return dropout
@@ -271,8 +306,7 @@ def _from_loss(torch: Any, loss: Any) -> Any:
         )
 
     if type(loss) is torch.nn.CrossEntropyLoss:
-        if loss.weight is not None or loss.reduction != "mean" or loss.label_smoothing != 0:
-            raise ValueError(f"from_torch: the loss {loss} needs no class weights, reduction='mean' and no label smoothing to be SoftmaxWithLoss")
+        _only_what_minigrad_does(torch, loss, "the loss CrossEntropyLoss", ())
         return SoftmaxWithLoss()
     if type(loss) is SigmoidCrossEntropy:
         return SigmoidWithLoss()

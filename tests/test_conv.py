@@ -254,6 +254,24 @@ def test_padding_never_wins_a_max():
     assert dx.shape == x.shape and dx.sum() == y.size  # every window's gradient reached a real pixel
 
 
+@pytest.mark.parametrize("k, stride, pad", [(2, 1, 1), (2, 2, 1), (3, 1, 1), (3, 2, 1), (2, 1, 0)])
+@pytest.mark.parametrize("fill", [-np.inf, "mixed"])
+def test_padding_never_takes_the_gradient_even_where_x_is_minus_infinity(k, stride, pad, fill):
+    """Issue 21: with x all −inf, PyTorch gives [4, 0, 0, 0] and minigrad gave [1, 0, 0, 0] (the rest into the padding)."""
+    torch = torch_or_skip()
+    x = np.full((2, 1, 3, 2), -np.inf)
+    if fill == "mixed":
+        x[0, 0, 1, 1] = 5.0
+    layer = Pooling(k, k, stride=stride, pad=pad)
+    y = layer.forward(x)
+    dout = np.arange(1.0, y.size + 1).reshape(y.shape)
+    t = torch.tensor(x, requires_grad=True)
+    yt = torch.nn.functional.max_pool2d(t, k, stride, pad)
+    yt.backward(torch.from_numpy(dout))
+    np.testing.assert_array_equal(y, yt.detach().numpy())
+    np.testing.assert_array_equal(layer.backward(dout), t.grad.numpy())
+
+
 def test_at_a_tie_the_gradient_goes_to_the_first_maximal_element_in_row_major_order():
     x = np.array([[[[1.0, 1.0, 2.0, 0.0], [1.0, 1.0, 2.0, 2.0]]]])  # windows: all 1s; 2s at (0,2), (1,2), (1,3)
     layer = Pooling(2, 2, stride=2)

@@ -382,18 +382,55 @@ def test_from_torch_refuses_what_minigrad_cannot_compute():
     nn = torch.nn
     with pytest.raises(ValueError, match=r"module 0 \(Conv2d\) has stride \(1, 2\)"):
         from_torch(nn.Sequential(nn.Conv2d(1, 2, 3, stride=(1, 2))))
-    with pytest.raises(ValueError, match="dilation=1"):
+    with pytest.raises(ValueError, match=r"module 0 \(Conv2d\) sets dilation=\(2, 2\); minigrad implements dilation=\(1, 1\) only"):
         from_torch(nn.Sequential(nn.Conv2d(1, 2, 3, dilation=2)))
     with pytest.raises(TypeError, match="right before an nn.Linear"):
         from_torch(nn.Sequential(nn.Flatten(), nn.ReLU()))
-    with pytest.raises(ValueError, match="label smoothing"):
+    with pytest.raises(ValueError, match="the loss CrossEntropyLoss sets label_smoothing=0.1; minigrad implements label_smoothing=0.0 only"):
         from_torch(nn.Sequential(nn.Linear(2, 2)), nn.CrossEntropyLoss(label_smoothing=0.1))
-    with pytest.raises(ValueError, match="track_running_stats=True"):
+    with pytest.raises(ValueError, match="track_running_stats=False; minigrad implements track_running_stats=True only"):
         from_torch(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2, track_running_stats=False)))
     with pytest.raises(TypeError, match=r"the loss adds MultiLayerNet's weight decay \(λ = 0.1\), which a Sequential cannot"):
         from_torch(*to_torch(MultiLayerNet(2, [3], 2, weight_decay_lambda=0.1)))
     with pytest.raises(TypeError, match="the loss NLLLoss has no minigrad counterpart"):
         from_torch(nn.Sequential(nn.Linear(2, 2)), nn.NLLLoss())
+
+
+OPTIONS = [  # (module or loss, what the refusal names): every option minigrad does not implement, by name
+    (lambda nn: nn.CrossEntropyLoss(ignore_index=1), "the loss CrossEntropyLoss sets ignore_index=1"),
+    (lambda nn: nn.CrossEntropyLoss(reduction="sum"), "sets reduction='sum'"),
+    (lambda nn: nn.CrossEntropyLoss(weight=nn.Linear(1, 2).bias.detach()), "the loss CrossEntropyLoss has weight"),
+    (lambda nn: nn.Conv2d(1, 2, 3, groups=1, padding_mode="reflect"), "module 0 (Conv2d) sets padding_mode='reflect'"),
+    (lambda nn: nn.Conv2d(2, 2, 3, groups=2), "module 0 (Conv2d) sets groups=2"),
+    (lambda nn: nn.Conv2d(1, 2, 3, padding="same"), "module 0 (Conv2d) sets padding='same'"),
+    (lambda nn: nn.MaxPool2d(2, ceil_mode=True), "module 0 (MaxPool2d) sets ceil_mode=True"),
+    (lambda nn: nn.MaxPool2d(2, dilation=2), "module 0 (MaxPool2d) sets dilation=2"),
+    (lambda nn: nn.MaxPool2d(2, return_indices=True), "module 0 (MaxPool2d) sets return_indices=True"),
+    (lambda nn: nn.BatchNorm1d(2, affine=False), "module 0 (BatchNorm1d) sets affine=False"),
+    (lambda nn: nn.BatchNorm1d(2, momentum=None), "module 0 (BatchNorm1d) sets momentum=None"),
+    (lambda nn: nn.Conv2d(1, 2, 3, padding=3), "module 0 (Conv2d): Convolution: pad must be less than the filter size"),
+    (lambda nn: nn.BatchNorm1d(2, eps=0.0), "module 0 (BatchNorm1d): BatchNormalization: eps must be a finite number > 0"),
+]
+
+
+@pytest.mark.parametrize("make, says", OPTIONS, ids=range(len(OPTIONS)))
+def test_from_torch_refuses_every_option_it_does_not_implement_by_name_and_position(make, says):
+    torch = need("torch")
+    nn = torch.nn
+    made = make(nn)
+    is_loss = isinstance(made, nn.modules.loss._Loss)
+    with pytest.raises(ValueError) as e:
+        from_torch(nn.Sequential(nn.Linear(2, 2)), made) if is_loss else from_torch(nn.Sequential(made))
+    assert says in str(e.value), str(e.value)
+
+
+def test_cross_entropy_with_ignore_index_was_accepted_and_gave_another_loss():
+    """Issue 21: from_torch(model, CrossEntropyLoss(ignore_index=1)) gave 1.3926 where PyTorch gives 1.5171; now refused."""
+    torch = need("torch")
+    loss = torch.nn.CrossEntropyLoss(ignore_index=1)
+    with pytest.raises(ValueError, match="ignore_index=1; minigrad implements ignore_index=-100 only"):
+        from_torch(torch.nn.Sequential(torch.nn.Linear(3, 3)), loss)
+    from_torch(torch.nn.Sequential(torch.nn.Linear(3, 3)), torch.nn.CrossEntropyLoss(ignore_index=-100))  # the default: fine
 
 
 def test_a_pytorch_trained_module_comes_back_and_predicts_alike():
