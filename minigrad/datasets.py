@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import importlib.resources
 import io
+import math
 import os
 import shutil
 import struct
@@ -205,7 +206,7 @@ def parse_idx(
     dtype = _IDX_TYPES[code]
     if header_only:
         return np.empty(0, dtype=dtype)
-    need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    need = _idx_data_bytes(dims, dtype)
     have = len(data) - header
     if have < need:
         raise IdxFormatError(
@@ -219,9 +220,18 @@ def parse_idx(
     return array.astype(dtype.newbyteorder("="))  # a native-order, writable copy
 
 
+def _idx_data_bytes(dims: tuple[int, ...], dtype: np.dtype) -> int:
+    """The bytes of data an IDX header's dims claim, exactly (a Python int: no wrap-around, however absurd the dims)."""
+    return math.prod(dims) * dtype.itemsize
+
+
 def _idx_size(shape: tuple[int, ...]) -> int:
     """The bytes of an IDX file of unsigned bytes with this shape: magic, dims, data."""
-    return 4 + 4 * len(shape) + int(np.prod(shape, dtype=np.int64))
+    return 4 + 4 * len(shape) + _idx_data_bytes(shape, np.dtype(np.uint8))
+
+
+DEFLATE_RATIO = 1032
+"""The most a deflate stream can expand: no gzip file of n bytes decompresses to more than 1032·n."""
 
 
 def _read_bytes(path: PathLike, limit: int | None = None) -> bytes:
@@ -261,7 +271,11 @@ def read_idx(path: PathLike, *, shape: tuple[int | None, ...] | None = None) -> 
                 if len(head) == 4 + 4 * head[3]:
                     dims = struct.unpack(f">{head[3]}I", head[4:])
                     parse_idx(head, shape=shape, name=name, header_only=True)
-                    need = int(np.prod(dims, dtype=np.int64)) * _IDX_TYPES[head[2]].itemsize
+                    need = _idx_data_bytes(dims, _IDX_TYPES[head[2]])
+                    size = os.fstat(raw.fileno()).st_size
+                    if need > size * DEFLATE_RATIO or (not gz and need > size - len(head)):  # refused before reading:
+                        held = f"more than a gzip file of {size} bytes can hold" if gz else f"but only {size - len(head)} bytes follow"
+                        raise IdxFormatError(f"{name}: truncated: the header says {tuple(dims)} ({need} bytes of data), {held}")
                     head += f.read(need + 1)
         except (OSError, EOFError, zlib.error) as e:
             raise IdxFormatError(f"{path}: corrupt or truncated gzip data ({e})") from None

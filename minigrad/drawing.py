@@ -75,8 +75,13 @@ def draw_graph(graph: Any, *, title: str | None = None) -> Any:
     ax = fig.add_subplot()
     ax.set(xlim=(min(xs) - 1.4, max(xs) + 0.8), ylim=(min(ys) - 0.8, max(ys) + 0.8), aspect="equal")
     ax.axis("off")
+
+    def text(x: float, y: float, s: str, **kwargs: Any) -> Any:
+        """Every text of the figure: names and values as written, never read as matplotlib math ($…$)."""
+        return ax.text(x, y, s, parse_math=False, **kwargs)
+
     if title:
-        ax.set_title(title)
+        ax.set_title(title, parse_math=False)
 
     def center(name: str) -> tuple[float, float]:
         return pos[name]
@@ -99,22 +104,22 @@ def draw_graph(graph: Any, *, title: str | None = None) -> Any:
         value_y, grad_y = (at[1] + 0.09, at[1] - 0.09) if not rad else (
             (at[1] + 0.30, at[1] + 0.06) if bend[1] > 0 else (at[1] - 0.06, at[1] - 0.30))
         if value is not None:
-            ax.text(at[0], value_y, label(value), ha="center", va="bottom" if not rad else "center", fontsize=10)
+            text(at[0], value_y, label(value), ha="center", va="bottom" if not rad else "center", fontsize=10)
         if grad is not None:
-            ax.text(at[0], grad_y, label(grad), ha="center", va="top" if not rad else "center", fontsize=10, color="red")
+            text(at[0], grad_y, label(grad), ha="center", va="top" if not rad else "center", fontsize=10, color="red")
 
     from matplotlib.patches import Circle
 
     for name in graph.inputs:
         x, y = pos[name]
-        ax.text(x - 0.08, y, name, ha="right", va="center", fontsize=11)
+        text(x - 0.08, y, name, ha="right", va="center", fontsize=11)
     for name, (layer, ins) in graph.nodes.items():
         x, y = pos[name]
         ax.add_patch(Circle((x, y), RADIUS, facecolor="white", edgecolor="0.2", lw=1.4, zorder=3))
         kind = type(layer).__name__
         symbol = SYMBOLS.get(kind, kind)
-        ax.text(x, y, symbol, ha="center", va="center", fontsize=16 if len(symbol) == 1 else 7, zorder=4)
-        ax.text(x, y - RADIUS - 0.06, name, ha="center", va="top", fontsize=8, color="0.35")
+        text(x, y, symbol, ha="center", va="center", fontsize=16 if len(symbol) == 1 else 7, zorder=4)
+        text(x, y - RADIUS - 0.06, name, ha="center", va="top", fontsize=8, color="0.35")
         seen: dict[str, int] = {}
         for i, v in enumerate(ins):  # the k-th of m edges between the same two ends bends by its own amount
             m, k = ins.count(v), seen.get(v, 0)
@@ -125,7 +130,7 @@ def draw_graph(graph: Any, *, title: str | None = None) -> Any:
         x, y = pos[out]
         end = (x + COLUMN - 0.6, y)
         edge(out, end, graph.values.get(out), graph.gradients.get(out), 0.0, False)
-        ax.text(end[0] + 0.08, y, out, ha="left", va="center", fontsize=11)
+        text(end[0] + 0.08, y, out, ha="left", va="center", fontsize=11)
     return fig
 
 

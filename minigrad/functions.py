@@ -87,10 +87,10 @@ def _shifted(x: np.ndarray) -> np.ndarray:
     """
     s = np.array(x, order="F")
     m = s.max(axis=-1, keepdims=True)
-    if m.max(initial=-np.inf) < _NO_OVERFLOW[x.dtype]:
+    if m.size and -np.inf < m.min() and m.max() < _NO_OVERFLOW[x.dtype]:
         s -= m
-    else:
-        with np.errstate(over="ignore", invalid="ignore"):  # a gap beyond the float range gives -inf (exp 0); inf - inf nan
+    else:  # a gap beyond the float range gives -inf (exp 0); a row of all -inf (or with inf, nan) gives nan, as PyTorch
+        with np.errstate(over="ignore", invalid="ignore"):
             s -= m
     return s
 

@@ -19,8 +19,10 @@ does, to record the layer; this module knows nothing of it.
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any, Union
+import threading
+from typing import Any, Callable, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -33,11 +35,45 @@ __all__ = ["Layer", "MulLayer", "AddLayer", "Affine", "Sigmoid", "ReLU", "Tanh",
 Operand = Union[np.ndarray, int, float]
 
 
+_ieee = threading.local()
+"""depth: how many of minigrad's forward/backward calls this thread is inside (only the outermost sets numpy's errstate)."""
+
+
+def _beyond_range_is_inf(method: Callable[..., Any]) -> Callable[..., Any]:
+    """method computing by IEEE rules without RuntimeWarnings: a value beyond the float range is ±inf (inf − inf nan).
+
+    Finite inputs never warn: Affine at 1e308 gives inf, which fit reports as a TrainingError naming
+    the layer. Nested calls (a layer inside a Sequential) cost nothing more than a counter.
+    """
+
+    @functools.wraps(method)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        depth = getattr(_ieee, "depth", 0)
+        if depth:
+            return method(*args, **kwargs)
+        _ieee.depth = 1
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return method(*args, **kwargs)
+        finally:
+            _ieee.depth = 0
+
+    return wrapped
+
+
 class Layer:
     """Base class: forward(*inputs) -> y, backward(dout) -> dx or (dx, dy, ...); params/grads dicts."""
 
     kinks: tuple[float, ...] = ()
     """Input values where the layer's derivative jumps (ReLU: 0); gradcheck keeps away from them."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every minigrad layer's forward and backward compute by IEEE rules (_beyond_range_is_inf): the one place that says so."""
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.partition(".")[0] == "minigrad":
+            for name in ("forward", "backward"):
+                if name in vars(cls):
+                    setattr(cls, name, _beyond_range_is_inf(vars(cls)[name]))
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}

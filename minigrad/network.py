@@ -354,6 +354,8 @@ class Graph(_Net):
         # params and grads are views over the nodes' layers (properties), so Layer.__init__ is skipped.
         if isinstance(inputs, str):
             inputs = [inputs]
+        if not isinstance(inputs, (list, tuple)):
+            raise TypeError(f"Graph: inputs must be a list of names, got {type(inputs).__name__} {inputs!r:.80}")
         names = list(inputs)
         if not names or not all(isinstance(n, str) and n for n in names):
             raise ValueError(f"Graph: inputs must be a non-empty list of names, got {inputs!r}")

@@ -74,3 +74,15 @@ def test_jupyter_shows_the_graph_as_svg():
 def test_draw_refuses_other_file_types(tmp_path):
     with pytest.raises(ValueError, match=r"Graph.draw: path must end in .png or .svg, got '.*graph.jpg'"):
         price_graph().draw(tmp_path / "graph.jpg")
+
+
+def test_names_with_dollar_signs_are_drawn_as_written_not_as_math(tmp_path):
+    """Issue 21: a node named a$\\frac$ raised matplotlib's mathtext ParseException from Graph.draw."""
+    g = Graph(["x$1$", "y"])
+    g.add("a$\\frac$", MulLayer(), "x$1$", "y")
+    g.forward(**{"x$1$": 2.0, "y": 3.0})
+    g.backward(1.0)
+    g.draw(tmp_path / "g.png", title="cost in $ and $\\alpha")
+    fig = g.draw()
+    assert "a$\\frac$" in texts(fig) and "x$1$" in texts(fig)
+    assert png_size(tmp_path / "g.png")[0] > 100

@@ -12,6 +12,7 @@ import collections
 import gzip
 import importlib.util
 import io
+import math
 import json
 import os
 import re
@@ -560,3 +561,20 @@ def test_a_save_that_cannot_write_names_the_users_path(tmp_path):
     with pytest.raises(OSError) as e:
         save_model(blocker / "below" / "m.npz", MultiLayerNet(2, [2], 2, rng=0))
     assert str(blocker / "below" / "m.npz") in str(e.value) and ".minigrad-tmp" not in str(e.value)
+
+
+@pytest.mark.parametrize("dims", [(2**32 - 1,) * 3, (2**31, 2**31, 4), (2**32 - 1, 2**32 - 1), (2**20, 2**20), (2**16,) * 8])
+@pytest.mark.parametrize("gz", [False, True])
+def test_idx_headers_claiming_absurd_sizes_are_idx_format_errors_before_any_read(tmp_path, dims, gz):
+    """Issue 21: such headers raised MemoryError, or ValueError from a read length that wrapped around int64."""
+    TRIED["files"] += 1
+    raw = bytes([0, 0, 0x08, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims) + bytes(10)
+    path = tmp_path / ("x-idx3-ubyte" + ".gz" * gz)
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    need = math.prod(dims)
+    mib, seconds, err = peak(f"minigrad.datasets.read_idx({str(path)!r})", tmp_path)
+    assert err.startswith("IdxFormatError: ") and f"({need} bytes of data)" in err, err
+    assert ("more than a gzip file of" if gz else "but only 10 bytes follow") in err, err
+    assert mib < 20 and seconds < 2, (mib, seconds)
+    with pytest.raises(IdxFormatError, match=rf"\({need} bytes of data\), but only 10 bytes follow"):
+        minigrad.datasets.parse_idx(raw)

@@ -175,3 +175,19 @@ def test_softmax_never_warns_at_the_ends_of_the_float_range(dtype):
             assert y.dtype == dtype
             np.testing.assert_array_equal(y, [0, 1])
             assert softmax_cross_entropy(row[None], np.array([1])) == 0.0
+
+
+def test_a_row_of_all_minus_infinity_gives_nan_quietly_as_pytorch():
+    """Issue 21: softmax of a row of all -inf leaked a RuntimeWarning (inf - inf); the row is nan, the others exact."""
+    x = np.array([[-np.inf, -np.inf, -np.inf], [0.0, 1.0, 2.0], [-np.inf, 0.0, -np.inf]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p, log_p = softmax(x), log_softmax(x)
+    assert np.isnan(p[0]).all() and np.isnan(log_p[0]).all()
+    np.testing.assert_allclose(p[1], np.exp([0, 1, 2]) / np.exp([0, 1, 2]).sum(), rtol=1e-15)
+    np.testing.assert_array_equal(p[2], [0, 1, 0])
+    try:
+        import torch
+    except ImportError:
+        return
+    np.testing.assert_allclose(p, torch.softmax(torch.from_numpy(x), -1).numpy(), rtol=1e-15, atol=0)  # nan where torch has nan

@@ -263,3 +263,27 @@ def test_book_names_mean_what_the_book_means():
 def test_affine_from_sizes_is_named_when_sizes_are_given_to_the_constructor():
     with pytest.raises(TypeError, match=r"Affine\.from_sizes\(64, 10\)"):
         Affine(64, 10)
+
+
+def test_every_minigrad_layer_computes_beyond_the_float_range_as_inf_without_a_warning():
+    """Issue 21: Affine at 1e308 leaked numpy's 'overflow encountered in matmul'; beyond the range is ±inf, quietly."""
+    import warnings
+
+    from minigrad import AddLayer, BatchNormalization, Convolution, Dropout, MulLayer, Sequential
+
+    big = np.full((2, 1, 2, 2), 1e308)
+    cases = [
+        (Affine(np.full((4, 2), 1e308), np.zeros(2)), (big.reshape(2, 4),)),
+        (Convolution(np.full((1, 1, 2, 2), 1e308), np.zeros(1)), (big,)),
+        (MulLayer(), (big, big)),
+        (AddLayer(), (big, big)),
+        (Dropout(0.5, rng=0), (big,)),
+        (BatchNormalization(np.ones(1), np.zeros(1)), (np.array([[1e308], [-1e308], [1e308]]),)),
+        (Sequential(Affine(np.full((4, 2), 1e308), np.zeros(2)), ReLU()), (big.reshape(2, 4),)),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for layer, inputs in cases:
+            y = layer.forward(*inputs)
+            layer.backward(np.full(np.shape(y), 1e308))
+    assert np.geterr()["over"] == "warn"  # numpy's own setting is left as it was

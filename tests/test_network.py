@@ -333,3 +333,9 @@ def test_buffers_are_one_flat_dict_keyed_like_params_holding_the_live_arrays():
     g = Graph(["x"])
     g.add("inner", Sequential(Tanh(), outer), "x")
     assert g.buffers["inner.1.1.running_var"] is net[1].running_var
+
+
+@pytest.mark.parametrize("inputs", [None, 5, {"x"}])
+def test_graph_inputs_that_are_not_a_list_of_names_are_a_type_error_naming_graph(inputs):
+    with pytest.raises(TypeError, match=r"^Graph: inputs must be a list of names, got"):
+        Graph(inputs)
