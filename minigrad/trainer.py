@@ -722,6 +722,9 @@ class Trainer:
                 raise ValueError(f"must be a JSON object, got {state!r:.100}")
             trainer.epoch = integer(state.get("epoch"), "trainer", "epoch", least=0)
             trainer.history = History.from_dict(state.get("history"))
+            late = [e for e in trainer.history.epoch if e >= trainer.epoch]
+            if late:
+                raise ValueError(f"history has epoch {late[0]}, but epoch says {trainer.epoch} epochs were done (numbered from 0)")
         except (TypeError, ValueError) as e:
             raise ModelFileError(f"{where} has a malformed trainer section: {e}") from None
         return trainer
