@@ -370,7 +370,7 @@ def _copy_weights(
             f"this model's layers with one are {sorted(_generators(model))}"
         )
     generators = _restore_generators(states, f"{where}: {path}")
-    kept = [(b, b.copy()) for b in getattr(model, "buffers", {}).values()]
+    kept = [(p, p.copy()) for p, _ in copies]
     for p, a in copies:
         np.copyto(p, a)
     try:
@@ -379,8 +379,8 @@ def _copy_weights(
             if callable(check):
                 check(f"layer {key} ({type(layer).__name__})")
     except ValueError as e:
-        for b, old in kept:  # load_weights leaves the model as it was
-            np.copyto(b, old)
+        for p, old in kept:  # load_weights leaves the model as it was
+            np.copyto(p, old)
         raise ModelFileError(f"{where}: {path} holds a state no model can be in: {e}") from None
     for key, g in generators.items():
         layers[key].rng = g
