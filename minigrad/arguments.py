@@ -82,4 +82,4 @@ def generator(rng: Any, where: str, arg: str = "rng") -> np.random.Generator:
         return np.random.default_rng(rng)
     if _is_bool(rng) or not isinstance(rng, (int, np.integer)):
         raise TypeError(f"{where}: {arg} must be a numpy Generator, an integer seed >= 0 or None, got {type(rng).__name__} {rng!r:.80}")
-    return np.random.default_rng(integer(rng, where, f"{arg} (a seed)", least=0))
+    return np.random.default_rng(integer(rng, where, arg if "seed" in arg else f"{arg} (a seed)", least=0))

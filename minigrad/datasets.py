@@ -31,6 +31,7 @@ from typing import Any, Iterator, Union
 import numpy as np
 
 from ._files import atomic_write, read_npz
+from .arguments import generator, integer
 
 __all__ = [
     "minibatches",
@@ -81,9 +82,8 @@ def minibatches(
     n = len(x)
     if len(t) != n:
         raise ValueError(f"minibatches: x has {n} samples but t has {len(t)}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"minibatches: batch_size must be a positive integer, got {batch_size!r}")
-    order = np.random.default_rng(rng).permutation(n) if shuffle else None
+    batch_size = integer(batch_size, "minibatches", "batch_size", least=1)
+    order = generator(rng, "minibatches").permutation(n) if shuffle else None
     for start in range(0, n, batch_size):
         if order is None:
             yield x[start : start + batch_size], t[start : start + batch_size]
@@ -148,6 +148,7 @@ def load_digits(
         raise ValueError(
             f"load_digits: test_size must be an integer in 1..{DIGITS_SAMPLES - 1}, got {test_size!r}"
         )
+    rng = generator(seed, "load_digits", "seed")
     resource = importlib.resources.files("minigrad") / "data" / DIGITS_FILE
     packed = resource.read_bytes()
     digest = hashlib.sha256(packed).hexdigest()
@@ -158,7 +159,7 @@ def load_digits(
         )
     table = np.loadtxt(io.BytesIO(gzip.decompress(packed)), delimiter=",", dtype=np.uint8)
     x, t = table[:, :64].reshape(-1, 8, 8), table[:, 64]
-    order = np.random.default_rng(seed).permutation(len(t))
+    order = rng.permutation(len(t))
     test, train = order[:test_size], order[test_size:]
     raw = {"x_train": x[train], "t_train": t[train], "x_test": x[test], "t_test": t[test]}
     return _shape(raw, normalize=normalize, flatten=flatten, one_hot_label=one_hot_label, scale=16.0, n_classes=10)

@@ -396,5 +396,11 @@ def test_minibatches_cover_every_sample_once_in_a_seeded_order():
 def test_minibatches_reject_mismatched_data_and_bad_batch_sizes():
     with pytest.raises(ValueError, match="x has 3 samples but t has 2"):
         next(minibatches(np.zeros((3, 1)), np.zeros(2), 1))
-    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="minibatches: batch_size must be an integer >= 1, got 0"):
         next(minibatches(np.zeros((3, 1)), np.zeros(3), 0))
+    with pytest.raises(TypeError, match="minibatches: batch_size must be an integer, got bool True"):
+        next(minibatches(np.zeros((3, 1)), np.zeros(3), True))
+    with pytest.raises(ValueError, match=r"minibatches: rng \(a seed\) must be an integer >= 0, got -1"):
+        next(minibatches(np.zeros((3, 1)), np.zeros(3), 1, rng=-1))
+    with pytest.raises(ValueError, match=r"load_digits: seed must be an integer >= 0, got -1"):
+        load_digits(seed=-1)
