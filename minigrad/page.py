@@ -261,13 +261,22 @@ def _svg(graph: Any, t: Timeline) -> tuple[str, int, int]:
     """The graph drawn as Graph.draw lays it out, each label marked with the step it shows from: (svg body, width, height)."""
     e = html.escape
     forward, backward, dout_step, sums = t.forward, t.backward, t.dout, t.sums
-    pos = layout(graph)
-    out = graph.output
-    end = (pos[out][0] + COLUMN - 0.6, pos[out][1]) if out in pos else None
     symbols = {n: SYMBOLS.get(type(layer).__name__, type(layer).__name__) for n, (layer, _) in graph.nodes.items()}
     # a one-character symbol sits in a circle (the book's ×, +); a class name in a box that fits it
     half = {n: (RADIUS, RADIUS) if len(sym) == 1 else (max(RADIUS, 0.055 * len(sym) + 0.12), 0.8 * RADIUS)
             for n, sym in symbols.items()}
+    pos = layout(graph)
+    stretch = 1.0  # columns drawn wider where the longest label of an edge would not fit between its ends
+    for name, (_, ins) in graph.nodes.items():
+        for i, v in enumerate(ins):
+            shown = [_text(a) for a in (graph.values.get(v), graph.edge_gradients.get((v, name, i))) if a is not None]
+            need = 0.125 * max(map(len, shown), default=0) + 0.3 + half.get(v, (0, 0))[0] + half[name][0]
+            stretch = max(stretch, need / (pos[name][0] - pos[v][0]))
+    column = COLUMN * min(stretch, 3.0)
+    pos = {n: (x * column / COLUMN, y) for n, (x, y) in pos.items()}
+    out = graph.output
+    end = (pos[out][0] + column - 0.6, pos[out][1]) if out in pos else None
+
     def rim(name: str | None, u: Any) -> Any:
         """From a node's centre to its outline, in direction u (0 for an input's name or the output's end)."""
         if name not in half:
@@ -292,7 +301,7 @@ def _svg(graph: Any, t: Timeline) -> tuple[str, int, int]:
             m, k = ins.count(v), seen.get(v, 0)
             seen[v] = k + 1
             rad, span = 0.5 * (k - (m - 1) / 2), pos[name][0] - pos[v][0]
-            if m == 1 and span > 1.5 * COLUMN:  # a skip edge arcs clear of the nodes it passes, away from the middle
+            if m == 1 and span > 1.5 * column:  # a skip edge arcs clear of the nodes it passes, away from the middle
                 rad = min(0.35, 1.6 / span) * (-1 if (pos[v][1] + pos[name][1]) / 2 >= centre else 1)
             edges.append((v, pos[name], name, graph.values.get(v), graph.edge_gradients.get((v, name, i)), rad))
     if end is not None:
@@ -327,8 +336,8 @@ def _svg(graph: Any, t: Timeline) -> tuple[str, int, int]:
         bs = None if grad is None else bs  # only edges that carry a gradient light up backward
         marks = (f' data-f="{fs}"' if fs is not None else "") + (f' data-b="{bs}"' if bs is not None else "")
         svg.append(f'<path class="edge" d="M{point(a)} Q{point(control)} {point(b)}"{marks}/>')
-        # labels where edges have parted: nearer the source of converging edges, nearer the end of diverging ones
-        along = 0.5 if rad else 0.62 if edges_from[src] > 1 else 0.4 if into and len(graph.nodes[into][1]) > 1 else 0.5
+        # labels where edges have parted: nearer an input of converging edges, nearer the end of diverging ones
+        along = 0.5 if rad else 0.62 if edges_from[src] > 1 else 0.4 if src in graph.inputs and into and len(graph.nodes[into][1]) > 1 else 0.5
         mid = a + along * (b - a) + bend
         normal = np.array([-u[1], u[0]]) if u[0] >= 0 else np.array([u[1], -u[0]])  # the edge's upper side
 
