@@ -156,13 +156,15 @@ def _operand(x: Any, where: str, arg: str) -> Operand:
 
 
 def _broadcast(x: Operand, y: Operand, where: str) -> tuple[int, ...]:
-    """The broadcast shape of x and y, or a ValueError naming both shapes."""
+    """The broadcast shape of x and y (each an array or a Python number), or a ValueError naming both shapes."""
+    x_shape = x.shape if isinstance(x, np.ndarray) else ()
+    y_shape = y.shape if isinstance(y, np.ndarray) else ()
+    if x_shape == y_shape:  # the common case, without numpy's general rule
+        return x_shape
     try:
-        return np.broadcast_shapes(np.shape(x), np.shape(y))
+        return np.broadcast_shapes(x_shape, y_shape)
     except ValueError:
-        raise ValueError(
-            f"{where}: x of shape {np.shape(x)} and y of shape {np.shape(y)} do not broadcast"
-        ) from None
+        raise ValueError(f"{where}: x of shape {x_shape} and y of shape {y_shape} do not broadcast") from None
 
 
 class MulLayer(Layer):
