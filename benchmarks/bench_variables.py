@@ -250,6 +250,8 @@ def main() -> None:
         vs_torch = f"{r['variables/torch']:15.2f}" if "variables/torch" in r else f"{'-':>15}"
         print(f"{np.dtype(dtype).name:>7} {r['sequential ms']:13.3f} {r['variables ms']:12.3f} {torch_ms} "
               f"{r['variables/sequential']:20.2f} {vs_torch}")
+    gc.collect()
+    gc.freeze()  # the objects alive now (PyTorch's modules among them) are left out of the collections timed below
     n, repeats = (2_000, 1) if args.quick else (20_000, 5)
     s = bench_scalars(n, repeats)
     print(f"\nscalar operations (a chain of {n} alternating * and +), µs per operation, median of {repeats}")
