@@ -326,6 +326,20 @@ def test_a_sequential_called_on_a_variable_records_each_layer_as_a_node():
         Sequential(ReLU())(Variable(x), t)
 
 
+def test_a_graph_called_on_variables_is_one_node_and_backpropagates_to_each_input():
+    inputs = [Variable(v, name=n) for v, n in [(100, "apple"), (2, "apple_num"), (150, "orange"), (3, "orange_num"), (1.1, "tax")]]
+    price = price_graph()(*inputs)
+    price.backward()
+    assert list(price.graph.nodes) == ["graph"]
+    assert [v.grad for v in inputs] == list(price_graph_gradients())
+
+
+def price_graph_gradients():
+    g = price_graph()
+    g.forward(100, 2, 150, 3, 1.1)
+    return g.backward()
+
+
 def test_a_constant_input_costs_no_input_gradient():
     class CountingAffine(Affine):
         calls: list[bool] = []
