@@ -39,6 +39,7 @@ def test_a_wrong_layer_inside_is_named_by_its_node():
     result = gradcheck(named, X, W)
     assert not result and result.culprit == "h"
     assert "culprit: layer h (BadMul)" in str(result)
+    assert str(result).startswith("gradcheck named (its recorded Graph): FAIL")
     assert [t.name for t in result.tensors if not t.ok] == ["w"]
     unnamed = gradcheck(lambda x, w: (BadMul()(x, w) + x).sum(), X, W)
     assert not unnamed and unnamed.culprit == "badmul"

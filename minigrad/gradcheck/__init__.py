@@ -99,7 +99,8 @@ def gradcheck(
     float32 precision. If no float64 copy can be made or run, or with `promote=False`, the check
     runs in float32 with the float32 defaults, and the report says which.
     """
-    if is_function(layer):  # a Python function of Variables: the Graph it records is checked
+    traced = getattr(layer, "__name__", "f") if is_function(layer) else None
+    if traced is not None:  # a Python function of Variables: the Graph it records is checked
         layer, graph_inputs, wrt = as_graph(layer, inputs, wrt)
         inputs = tuple(graph_inputs)
     protocol.check_layer(layer, "gradcheck")
@@ -134,6 +135,8 @@ def gradcheck(
                     result.culprit, result.culprit_result = found
     finally:
         _restore(state, params, saved, final=True)
+    if traced is not None:
+        result.layer = f"{traced} (its recorded Graph)"
     if raise_on_failure and not result:
         raise GradcheckError(result)
     return result
