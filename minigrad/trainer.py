@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
 import numpy as np
 
+from . import protocol
 from .arguments import generator, integer, number
 from .functions import check_targets
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
@@ -421,7 +422,7 @@ def _check_last_batch(model: Any, x: np.ndarray, batch_size: int, where: str) ->
     n, last = len(x), len(x) % batch_size
     if not last or n < batch_size or not isinstance(model, Sequential):
         return
-    if not any(not hasattr(layer, "named_layers") for layer in modal_layers(model)):  # only containers: every batch trains alike
+    if all(protocol.children(layer) for layer in modal_layers(model)):  # only containers: every batch trains alike
         return
     try:
         probe = copy.deepcopy(model)

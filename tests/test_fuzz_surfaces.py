@@ -232,7 +232,7 @@ def chains(draw):
 @given(case=chains(), h=st.integers(3, 9), n=st.integers(1, 3))
 def test_a_nets_static_shape_walk_agrees_with_running_it_and_with_pytorch(case, h, n):
     """chain_dims (what load_model relies on to refuse what cannot run) says what predict does, and to_torch computes the same."""
-    TRIED["nets"] += 1
+    TRIED["chains"] += 1
     net, c = case
     x = np.random.default_rng(h).standard_normal((n, c, h, h))
     try:
@@ -241,7 +241,7 @@ def test_a_nets_static_shape_walk_agrees_with_running_it_and_with_pytorch(case, 
         with pytest.raises(ValueError):
             net.predict(x)
         assert str(static).startswith("layer "), str(static)
-        TRIED["nets refused"] += 1
+        TRIED["chains refused"] += 1
         return
     y = net.predict(x)
     assert list(y.shape[1:]) == dims, (y.shape, dims)
@@ -386,7 +386,7 @@ def trained_run(tmp_path_factory):
        value=st.sampled_from(["imagenet", 0, -1, 1.5, True, None, [], ["8"], [8], "float64", "adam", 2, 0.5, "cnn"]),
        section=st.sampled_from(["args", "trainer.epoch", "trainer.history"]))
 def test_resume_from_an_altered_checkpoint_is_one_line_or_works(trained_run, tmp_path, capsys, setting, value, section):
-    TRIED["CLI"] += 1
+    TRIED["cli"] += 1
     import shutil
 
     from minigrad.cli import main
