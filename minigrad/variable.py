@@ -226,12 +226,14 @@ def _record(layer: Any, inputs: tuple[Any, ...], owned: bool = False, training: 
     """
     data = [x.data if isinstance(x, Variable) else x for x in inputs]
     y = layer.forward(*data) if training is None else protocol.call(layer, *data, training=training)
-    wanted = _recording and owned and bool(protocol.params(layer))
-    if _recording and not wanted:
+    wanted = False
+    if _recording:
         for x in inputs:
             if isinstance(x, Variable) and x.requires_grad:
                 wanted = True
                 break
+        else:  # no input wants a gradient: the layer's parameters may
+            wanted = owned and bool(protocol.params(layer))
     if not wanted:
         return Variable._result(y, None, ())
     out = Variable._result(y, layer, tuple(x if isinstance(x, Variable) else Variable._result(x, None, ()) for x in inputs))
