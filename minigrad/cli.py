@@ -14,6 +14,7 @@ import importlib.util
 import io
 import math
 import os
+import shutil
 import sys
 import time
 import traceback
@@ -157,12 +158,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .drawing import SYMBOLS
     from .models import price_graph
 
+    if args.png and not args.png.lower().endswith((".png", ".svg")):
+        raise UsageError(f"--png {args.png}: name a .png or .svg file")
     g = price_graph()
     price = g.forward(apple=100, apple_num=2, orange=150, orange_num=3, tax=1.1)
     grads = g.backward(1)
-    print("2 apples at 100 and 3 oranges at 150, with 10% tax, as a Graph of MulLayer and AddLayer")
+    print("2 apples at 100, 3 oranges at 150, 10% tax: a Graph of MulLayer and AddLayer")
     print("inputs:   " + ", ".join(f"{name} {g.values[name]}" for name in g.inputs))
-    print(f"forward:  price = (apple * apple_num + orange * orange_num) * tax = {price}")
+    print(f"forward:  price = {price}")
     width = max(map(len, g.nodes))
     for name, (layer, ins) in g.nodes.items():
         formula = f" {SYMBOLS.get(type(layer).__name__, type(layer).__name__)} ".join(ins)
@@ -195,10 +198,25 @@ def _load_dataset(
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """The dataset's ((x_train, t_train), (x_test, t_test)): x as rows (N, H·W), or images (N, 1, H, W) unless flatten."""
     if name == "digits":
-        if data_dir is not None:
-            raise UsageError("--data-dir applies to mnist and fashion-mnist; the digits ship with minigrad")
         return DATASETS[name](flatten=flatten)
     return DATASETS[name](flatten=flatten, data_dir=data_dir, download=download, progress=True)
+
+
+def _check_model_args(args: argparse.Namespace) -> None:
+    """A UsageError for model options that do not go together, before any data is loaded."""
+    if args.model == "mlp":
+        return
+    if args.dropout or args.weight_decay:
+        raise UsageError("--dropout and --weight-decay apply to --model mlp (the book's MultiLayerNet); SimpleConvNet has neither")
+    if args.activation != "relu":
+        raise UsageError(f"--model cnn uses ReLU (the book's SimpleConvNet); got --activation {args.activation}")
+    if args.hidden is not None and len(args.hidden) != 1:
+        raise UsageError(f"--model cnn has one hidden Affine layer: give --hidden one size, got {len(args.hidden)}")
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    """'1 epoch', '2 epochs'; '2 batches' with plural="batches"."""
+    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
 
 
 def _build_model(args: argparse.Namespace, x_train: np.ndarray, n_classes: int, dtype: np.dtype) -> tuple[Any, str]:
@@ -213,12 +231,6 @@ def _build_model(args: argparse.Namespace, x_train: np.ndarray, n_classes: int, 
                               use_batchnorm=args.batchnorm, use_dropout=bool(args.dropout), dropout_ratio=args.dropout or 0.5,
                               weight_decay_lambda=args.weight_decay)
         return model, "-".join(map(str, [x_train.shape[1], *hidden, n_classes])) + f" ({args.activation}{extras})"
-    if args.dropout or args.weight_decay:
-        raise UsageError("--dropout and --weight-decay apply to --model mlp (the book's MultiLayerNet); SimpleConvNet has neither")
-    if args.activation != "relu":
-        raise UsageError(f"--model cnn uses ReLU (the book's SimpleConvNet); got --activation {args.activation}")
-    if args.hidden is not None and len(args.hidden) != 1:
-        raise UsageError(f"--model cnn has one hidden Affine layer: give --hidden one size, got {len(args.hidden)}")
     hidden = args.hidden[0] if args.hidden else 100
     size = args.filter_size or (3 if args.dataset == "digits" else 5)
     conv = {"filter_num": args.filters, "filter_size": size, "pad": 0, "stride": 1}
@@ -249,26 +261,35 @@ def _save_run(out: Path, trainer: Any, run: dict[str, Any], title: str) -> None:
     from .serialization import save_model
 
     rows = _history_rows(trainer.history)
-    weights = out / "model.npz"
-    save_model(weights, trainer.model, extra={"command": "minigrad train", "args": run, "history": rows})
-    print(f"saved weights:        {weights}  (minigrad.serialization.load_model reads it back)")
+    print(f"saved in {out}{os.sep}")
+    save_model(out / "model.npz", trainer.model, extra={"command": "minigrad train", "args": run, "history": rows})
+    print("  model.npz           the weights (minigrad.serialization.load_model reads them)")
     _write_history(out / "history.csv", rows)
-    print(f"saved history:        {out / 'history.csv'}")
+    print("  history.csv         loss and accuracy per epoch")
     try:
         fig = trainer.history.plot(title)
     except ImportError:
-        print("no learning-curve plot: matplotlib is not installed (pip install matplotlib, or '.[plot]' in a minigrad checkout)")
-        return
-    atomic_write(out / "learning_curve.png", lambda f: fig.savefig(f, dpi=100, format="png"))
-    print(f"saved learning curve: {out / 'learning_curve.png'}")
+        print("  (no learning_curve.png: it needs matplotlib, pip install matplotlib)")
+    else:
+        atomic_write(out / "learning_curve.png", lambda f: fig.savefig(f, dpi=100, format="png"))
+        print("  learning_curve.png  the learning curve")
+    print("  checkpoint.npz      the training state, to resume from")
+
+
+def _check_out(out: str | None) -> None:
+    """A UsageError for --out at or below an existing file, before any work."""
+    if out is not None:
+        path = Path(out)
+        for above in (path, *path.parents):
+            if above.exists() and not above.is_dir():
+                raise UsageError(f"--out {out}: {above} is a file, not a directory; pass a directory for the outputs")
 
 
 def _output_dir(out: str | None, dataset: str) -> Path:
+    """The run's output directory, created: --out, or a fresh ./runs/<dataset>-<date>-<time>."""
+    _check_out(out)
     if out is not None:
         path = Path(out)
-        for above in (path, *path.parents):  # --out at or below an existing file: say so before training
-            if above.exists() and not above.is_dir():
-                raise UsageError(f"--out {out}: {above} is a file, not a directory; pass a directory for the outputs")
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -324,9 +345,10 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
         raise UsageError(f"--resume continues a run with its own settings; only --epochs, --data-dir and --no-download "
                          f"apply, got {flags}")
     try:
-        saved = load_checkpoint(args.resume).extra.get("args")
+        extra = load_checkpoint(args.resume).extra
     except (OSError, ModelFileError) as e:
         raise UsageError(f"--resume: {e}") from None
+    saved, done = extra.get("args"), extra.get("trainer", {}).get("epoch", 0)
     if not isinstance(saved, dict):
         raise UsageError(f"--resume: {args.resume} was not written by minigrad train (no run settings in it)")
     _check_saved_settings(args.resume, saved)
@@ -334,6 +356,8 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
     for key in RESUME_OPTIONS:
         if getattr(args, key) not in (None, False):
             merged[key] = getattr(args, key)
+    if merged["epochs"] is not None and done >= merged["epochs"]:
+        raise UsageError(f"{args.resume} has {_plural(done, 'epoch')} already; pass --epochs N with N > {done}")
     return argparse.Namespace(**merged)
 
 
@@ -341,7 +365,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train a MultiLayerNet (or a SimpleConvNet) on a dataset; show each epoch; save weights, history and plot.
 
     The test set validates each epoch (fit's val_loss, val_accuracy). After every epoch a checkpoint
-    is written; Ctrl-C saves the completed epochs and says how to resume from it.
+    is written; Ctrl-C saves the completed epochs and says how to resume from it. Every option is
+    checked before the data is loaded.
     """
     from .trainer import Callback, EpochLogger, ProgressBar, Trainer, make_optimizer
 
@@ -349,17 +374,32 @@ def cmd_train(args: argparse.Namespace) -> int:
         args = _resumed_args(args)
     dtype = np.dtype(args.dtype)
     epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS[args.dataset]
+    _check_model_args(args)
+    if args.dataset == "digits" and args.data_dir is not None:
+        raise UsageError("--data-dir applies to mnist and fashion-mnist; the digits ship with minigrad")
+    if args.resume is None:
+        try:
+            optimizer = make_optimizer(args.optimizer, args.lr)
+        except (TypeError, ValueError) as e:
+            raise UsageError(str(e)) from None
+        _check_out(args.out)
     print(f"loading {args.dataset} ...", flush=True)
     data = _load_dataset(args.dataset, args.data_dir, not args.no_download, flatten=args.model == "mlp")
     (x_train, t_train), (x_test, t_test) = data
     x_train, x_test = x_train.astype(dtype, copy=False), x_test.astype(dtype, copy=False)
     n_classes = int(max(t_train.max(), t_test.max())) + 1
     model, net = _build_model(args, x_train, n_classes, dtype)
+    out = _output_dir(args.out, args.dataset) if args.resume is None else Path(args.out)
     run = {k: v for k, v in vars(args).items() if k not in ("func", "resume")} | {"epochs": epochs}
     saved = {"epochs": 0}
+    start_loss: list[float] = []
 
     class Checkpoint(Callback):
         """After each epoch, the whole training state to <out>/checkpoint.npz (atomically), with the run's settings."""
+
+        def on_batch_end(self, trainer: Any, batch: int, logs: Any) -> None:
+            if not start_loss:  # the loss the run starts from, to say so if it ends far above it
+                start_loss.append(logs["loss"])
 
         def on_epoch_end(self, trainer: Any, epoch: int, logs: Any) -> None:
             trainer.save_checkpoint(out / CHECKPOINT, extra={"command": "minigrad train", "args": run})
@@ -369,25 +409,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None
     callbacks = [Checkpoint(), ProgressBar(file=sys.stderr) if tty else EpochLogger(file=sys.stdout)]
     if args.resume is None:
-        try:
-            optimizer = make_optimizer(args.optimizer, args.lr)
-        except (TypeError, ValueError) as e:
-            raise UsageError(str(e)) from None
-        out = _output_dir(args.out, args.dataset)
         trainer = Trainer(model, optimizer, rng=args.seed, callbacks=callbacks, verbose=0)
     else:
-        out = Path(args.out)
         trainer = Trainer.load_checkpoint(args.resume, callbacks=callbacks, verbose=0)
         saved["epochs"] = trainer.epoch
-        if trainer.epoch >= epochs:
-            raise UsageError(f"{args.resume} has {trainer.epoch} epochs already; pass --epochs N with N > {trainer.epoch}")
     lr = getattr(trainer.optimizer, "lr", args.lr)
-    print(
-        f"{args.dataset}: {len(x_train)} training and {len(x_test)} test samples; net {net}, "
-        f"{args.optimizer} lr={lr}, batch size {args.batch_size}, {epochs} epochs, {dtype.name}, seed {args.seed}"
-        + (f"; resuming after epoch {trainer.epoch}" if args.resume else ""),
-        flush=True,
-    )
+    batches = -(-len(x_train) // args.batch_size)
+    print(f"{args.dataset}: {len(x_train)} training and {len(x_test)} test samples")
+    print(f"net: {net}")
+    print(f"training: {args.optimizer} lr={lr}, batch size {args.batch_size}, {_plural(epochs, 'epoch')}, {dtype.name}, "
+          f"seed {args.seed}" + (f"; resuming after epoch {trainer.epoch}" if args.resume else ""))
+    print(f"each epoch: train = the mean over its {_plural(batches, 'batch', 'batches')}, val = the {len(x_test)} test samples",
+          flush=True)
     title = f"{args.dataset}: {net}, {args.optimizer} lr={lr}, batch {args.batch_size}"
     start = time.perf_counter()
     try:
@@ -403,16 +436,20 @@ def cmd_train(args: argparse.Namespace) -> int:
             return 130
         # the state after the last completed epoch (a partly trained epoch is left out, so a resume is exact)
         done = Trainer.load_checkpoint(out / CHECKPOINT, verbose=0)
-        print(f"\ninterrupted: saving the {done.epoch} completed epochs", flush=True)
+        print(f"\ninterrupted: saving the {_plural(done.epoch, 'completed epoch')}", flush=True)
         _save_run(out, done, run, title)
-        print(f"minigrad train: interrupted; the {done.epoch} completed epochs (of {epochs}) are saved in {out}. "
-              f"Resume with:\n  minigrad train --resume {out / CHECKPOINT}" + (f" --epochs {epochs}" if args.epochs else ""),
+        print(f"minigrad train: interrupted; {_plural(done.epoch, 'completed epoch')} (of {epochs}) saved. Resume with:\n"
+              f"  minigrad train --resume {out / CHECKPOINT}" + (f" --epochs {epochs}" if args.epochs else ""),
               file=sys.stderr)
         return 130
-    final = trainer.history.history["val_accuracy"][-1]
-    print(f"trained in {time.perf_counter() - start:.1f} s; final val_accuracy {final:.4f} (on the {len(x_test)} test samples)")
+    history = trainer.history.history
+    print(f"trained in {time.perf_counter() - start:.1f} s; final val_accuracy {history['val_accuracy'][-1]:.4f} "
+          f"on the {len(x_test)} test samples")
     _save_run(out, trainer, run, title)
-    print(f"saved checkpoint:     {out / CHECKPOINT}  (minigrad train --resume {out / CHECKPOINT} --epochs N trains on)")
+    print(f"to go on to N epochs in all:\n  minigrad train --resume {out / CHECKPOINT} --epochs N")
+    if start_loss and history["loss"][-1] > 2 * start_loss[0]:
+        print(f"the loss rose from {start_loss[0]:.4g} to {history['loss'][-1]:.4g}: the learning rate {lr:g} "
+              "is likely too high", file=sys.stderr)
     return 0
 
 
@@ -491,8 +528,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
             inputs.append(rng.standard_normal(shape).astype(dtype))
         else:
             inputs.append(rng.integers(0, n_classes, size=shape))
-    print(f"gradcheck {args.target} ({type(layer).__name__}) on inputs "
-          + ", ".join(f"{a.dtype}{list(a.shape)}" for a in inputs))
+    print(f"gradcheck {args.target} ({type(layer).__name__})")
+    print("on inputs " + ", ".join(f"{a.dtype}{list(a.shape)}" for a in inputs))
     options = {k: getattr(args, k) for k in ("eps", "atol", "rtol") if getattr(args, k) is not None}
     try:
         result = gradcheck(layer, *inputs, seed=args.seed, **options)
@@ -500,7 +537,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         print(f"FAIL: {type(layer).__name__} raised {type(e).__name__}: {e}")
         print("(check that --shapes gives one shape per input of forward, in order)")
         return 1
-    print(result)
+    print(result.format(width=shutil.get_terminal_size().columns))
     print("PASS" if result else "FAIL")
     return 0 if result else 1
 
@@ -554,7 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse parser for `minigrad`."""
     parser = argparse.ArgumentParser(
         prog="minigrad",
-        description="minigrad: a computational-graph autodiff micro-framework on numpy (Deep Learning from Scratch, ch. 4-5).",
+        description="minigrad: a computational-graph autodiff micro-framework on numpy (Deep Learning from Scratch, "
+        "ch. 4-7). Run `minigrad COMMAND --help` for a command's options.",
     )
     from . import __version__
 
@@ -574,7 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser(
         "train",
-        help="train a multi-layer net (or a CNN) on digits, mnist or fashion-mnist",
+        help="train a net (an MLP, or the book's CNN) on a dataset",
         description="Train a MultiLayerNet (or with --model cnn the book's SimpleConvNet), print per-epoch loss and train/test accuracy, save weights, history and "
         "a learning-curve PNG. With no arguments: the shipped 8x8 digits, done in seconds, offline.",
     )
@@ -633,7 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser(
         "export",
-        help="write a saved model as an ONNX file (needs onnx: pip install '.[onnx]' in a checkout)",
+        help="write a saved model as an ONNX file (needs the onnx extra)",
         description="Read a model saved by `minigrad train` or save_model and write what its predict computes as an "
         "ONNX file (opset 17, a dynamic batch dimension, weights as initializers, batch norm with its running "
         "statistics, dropout as the identity), for ONNX Runtime and other engines. Needs onnx (in a minigrad checkout: pip install '.[onnx]').",
@@ -651,6 +689,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the minigrad command; returns the exit status."""
     parser = build_parser()
     command = "minigrad"
+    if not (sys.argv[1:] if argv is None else argv):  # `minigrad` alone: what it can do
+        parser.print_help()
+        return 0
     try:
         args = parser.parse_args(argv)
         command = f"minigrad {args.command}"

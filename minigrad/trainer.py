@@ -157,6 +157,9 @@ class Callback:
     def on_batch_end(self, trainer: Trainer, batch: int, logs: Mapping[str, float]) -> None:
         """After each optimizer step; logs: {"loss": the batch's loss, "size": its sample count, "accuracy" when the loss defines it}."""
 
+    def on_test_begin(self, trainer: Trainer) -> None:
+        """After an epoch's last step, before fit evaluates the validation data (as Keras)."""
+
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
         """After each epoch (already in trainer.history); set trainer.stop_training = True to stop."""
 
@@ -302,13 +305,24 @@ class LambdaCallback(Callback):
         self._fns["on_train_end"]()  # type: ignore[misc]
 
 
-def _format_logs(logs: Mapping[str, float]) -> str:
-    return " - ".join(f"{k} {v:.4f}" for k, v in logs.items())
+SHORT_NAMES = {"accuracy": "acc"}
+"""How the epoch line abbreviates a metric, to keep it within 80 columns."""
+
+
+def _figures(logs: Mapping[str, float]) -> str:
+    """'loss 0.1234 acc 0.9612': each metric with 4 decimals (a huge value in exponent form, as wide)."""
+    return " ".join(f"{SHORT_NAMES.get(k, k)} " + (f"{v:.4f}" if abs(v) < 1e4 else f"{v:.3g}") for k, v in logs.items())
 
 
 def epoch_line(trainer: Trainer, epoch: int, logs: Mapping[str, float], seconds: float) -> str:
-    """The line an epoch ends with: "epoch 3/10 - 15 batches, 0.4 s - loss 0.1234 - accuracy 0.9612 - val_loss ..."."""
-    return f"epoch {epoch + 1}/{trainer.params['epochs']} - {trainer.params['batches']} batches, {seconds:.1f} s - {_format_logs(logs)}"
+    """The line an epoch ends with, under 80 columns: "epoch 3/10  train loss 0.1234 acc 0.9612  val loss ... 0.4 s".
+
+    train: the means over the epoch's training batches, as they were trained; val: the validation data, after the epoch.
+    """
+    total = trainer.params["epochs"]
+    val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
+    parts = [f"epoch {epoch + 1}/{total}", "train " + _figures({k: v for k, v in logs.items() if not k.startswith("val_")})]
+    return "  ".join([*parts, *(["val " + _figures(val)] if val else []), f"{seconds:.1f} s"])
 
 
 class ProgressBar(Callback):
@@ -325,18 +339,22 @@ class ProgressBar(Callback):
         self._start, self._loss, self._correct, self._seen = time.perf_counter(), 0.0, 0.0, 0
         # nrows: a terminal that reports 0 rows (a bare pty) would make tqdm hide the bar
         self._bar = self._tqdm(total=trainer.params["batches"], desc=f"epoch {epoch + 1}/{trainer.params['epochs']}",
-                               unit="batch", file=self.file, leave=False, nrows=shutil.get_terminal_size().lines)
+                               unit="batch", file=self.file, leave=False, nrows=shutil.get_terminal_size().lines,
+                               bar_format="{desc}: {bar} {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]")
 
     def on_batch_end(self, trainer: Trainer, batch: int, logs: Mapping[str, float]) -> None:
         size = logs["size"]
         self._loss += logs["loss"] * size
         self._seen += size
-        running = f"loss {self._loss / self._seen:.4f}"
+        running = f"train loss {self._loss / self._seen:.4f}"
         if "accuracy" in logs:  # weighted by samples, as the epoch's figure (binary accuracy: near enough while running)
             self._correct += logs["accuracy"] * size
-            running += f" - accuracy {self._correct / self._seen:.4f}"
+            running += f" acc {self._correct / self._seen:.4f}"
         self._bar.postfix = running  # type: ignore[union-attr]  # drawn at tqdm's next refresh
         self._bar.update(1)  # type: ignore[union-attr]
+
+    def on_test_begin(self, trainer: Trainer) -> None:
+        self._bar.set_postfix_str("evaluating ...")  # type: ignore[union-attr]  # refreshes now
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: Mapping[str, float]) -> None:
         self._bar.close()  # type: ignore[union-attr]  # leave=False: the bar's line is cleared ...
@@ -352,7 +370,7 @@ class ProgressBar(Callback):
 
 
 class EpochLogger(Callback):
-    """One line per epoch, "epoch 3/10 - 15 batches, 0.4 s - loss 0.1234 - accuracy 0.9612 - ...", to `file` (default stderr)."""
+    """One line per epoch, "epoch 3/10  train loss 0.1234 acc 0.9612  val loss ...  0.4 s", to `file` (default stderr)."""
 
     def __init__(self, file: TextIO | None = None) -> None:
         self.file = file
@@ -547,7 +565,7 @@ class Trainer:
         """The names of the metrics each epoch's logs will hold (callbacks may check theirs in on_train_begin)."""
         callbacks = [*self.callbacks, *_display(self.verbose)]
         hooks = {h: [getattr(cb, h) for cb in callbacks if _overrides(cb, h) and getattr(cb, h) is not None]
-                 for h in ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_epoch_end", "on_train_end")}
+                 for h in ("on_train_begin", "on_epoch_begin", "on_batch_end", "on_test_begin", "on_epoch_end", "on_train_end")}
         self.stop_training = False
         loss_layer = self.model.last_layer if isinstance(self.model, Sequential) else None
         scorer = _Scorer(loss_layer, t) if loss_layer is not None else None
@@ -582,6 +600,8 @@ class Trainer:
             logs = self._train_epoch(x, t, batch_size, shuffle, scorer, hooks["on_batch_end"])
             self._check_params_finite()
             if validation_data is not None:
+                for hook in hooks["on_test_begin"]:
+                    hook(self)
                 logs.update({f"val_{k}": v for k, v in self.evaluate(*validation_data, batch_size=batch_size).items()})
             self.history.append(epoch, logs)
             self.epoch += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -75,8 +76,8 @@ def test_version_names_the_package(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        ([], "the following arguments are required: COMMAND"),
         (["fly"], "invalid choice: 'fly'"),
+        (["demo", "--png", "g.jpg"], "--png g.jpg: name a .png or .svg file"),
         (["train", "--epochs", "0"], "argument --epochs: expected a positive integer, got 0"),
         (["train", "--lr", "-1"], "argument --lr: expected a positive number, got -1"),
         (["train", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
@@ -97,9 +98,19 @@ def test_version_names_the_package(tmp_path):
         (["gradcheck", "minigrad.layers:Affine", "--shapes", "2,3"], "could not call minigrad.layers:Affine() with no arguments"),
     ],
 )
-def test_usage_errors_exit_2_with_a_message(tmp_path, monkeypatch, capsys, args, message):
+def test_usage_errors_exit_2_with_a_message_before_any_work(tmp_path, monkeypatch, capsys, args, message):
     assert call(tmp_path, monkeypatch, *args) == 2
-    assert message in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert message in err
+    assert "loading" not in out or "SimpleConvNet" in message  # refused before the data is loaded (a filter too big needs its size)
+    assert out.count("\n") <= 1 and not (tmp_path / "runs").exists()  # nothing printed but that, nothing written
+
+
+def test_minigrad_alone_lists_its_commands(tmp_path):
+    r = run(tmp_path, script=True)
+    assert r.returncode == 0, r.stderr
+    listed = re.findall(r"^    (\w+)", r.stdout, flags=re.MULTILINE)
+    assert listed == ["demo", "train", "gradcheck", "export"]
 
 
 def test_a_usage_error_exits_2_from_the_real_entry_point(tmp_path):
@@ -116,7 +127,7 @@ def test_demo_prints_the_chapters_price_and_gradients(tmp_path):
     r = run(tmp_path, "demo", script=True)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert "price = (apple * apple_num + orange * orange_num) * tax = 715.0000000000001" in r.stdout
+    assert "forward:  price = 715.0000000000001" in lines
     for expected in ("dapple: 2.2", "dapple_num: 110.00000000000001", "dorange: 3.3000000000000003",
                      "dorange_num: 165.0", "dtax: 650.0"):
         assert f"  {expected}" in lines
@@ -164,8 +175,10 @@ def test_train_with_no_arguments_trains_on_the_shipped_digits_and_saves_model_hi
     runs = list((tmp_path / "runs").iterdir())
     assert len(runs) == 1 and runs[0].name.startswith("digits-")
     weights, history, plot = runs[0] / "model.npz", runs[0] / "history.csv", runs[0] / "learning_curve.png"
+    lines = r.stdout.splitlines()
+    assert f"saved in {runs[0].relative_to(tmp_path)}{os.sep}" in lines  # it says where
     for path in (weights, history, plot):
-        assert str(path.relative_to(tmp_path)) in r.stdout  # it says where
+        assert any(line.startswith(f"  {path.name}  ") for line in lines), path.name
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(history) as f:
         rows = list(csv.DictReader(f))
@@ -176,8 +189,8 @@ def test_train_with_no_arguments_trains_on_the_shipped_digits_and_saves_model_hi
     assert f"final val_accuracy {final:.4f}" in r.stdout
     # each epoch's line shows the figures history.csv keeps for it
     last = rows[-1]
-    assert epoch_lines[-1].endswith(f"loss {float(last['loss']):.4f} - accuracy {float(last['accuracy']):.4f} - "
-                                    f"val_loss {float(last['val_loss']):.4f} - val_accuracy {final:.4f}")
+    assert f"train loss {float(last['loss']):.4f} acc {float(last['accuracy']):.4f}  " \
+           f"val loss {float(last['val_loss']):.4f} acc {final:.4f}  " in epoch_lines[-1]
     model = load_model(weights)  # the saved weights reproduce the reported accuracy
     _, (x_test, t_test) = load_digits()
     assert model.accuracy(x_test.astype(np.float64), t_test) == pytest.approx(final)
@@ -187,7 +200,8 @@ def test_train_options_shape_the_net_and_float32_stays_float32(tmp_path, monkeyp
     status = call(tmp_path, monkeypatch, "train", "--hidden", "20", "10", "--activation", "tanh", "--optimizer", "adam",
                   "--lr", "0.01", "--batch-size", "50", "--epochs", "2", "--dtype", "float32", "--seed", "3", "--out", "my-run")
     assert status == 0
-    assert "net 64-20-10-10 (tanh), adam lr=0.01, batch size 50, 2 epochs, float32, seed 3" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert "net: 64-20-10-10 (tanh)" in lines and "training: adam lr=0.01, batch size 50, 2 epochs, float32, seed 3" in lines
     model = load_model(tmp_path / "my-run" / "model.npz")
     assert [p.shape for p in model.params.values()] == [(64, 20), (20,), (20, 10), (10,), (10, 10), (10,)]
     assert all(p.dtype == np.float32 for p in model.params.values())
@@ -200,7 +214,7 @@ def test_train_with_batchnorm_dropout_and_weight_decay_builds_the_books_extended
                   "--hidden", "40", "--optimizer", "adam", "--lr", "0.01", "--epochs", "3", "--out", "ext")
     assert status == 0
     out = capsys.readouterr().out
-    assert "net 64-40-10 (relu, batch norm, dropout 0.3, weight decay 0.001)" in out
+    assert "net: 64-40-10 (relu, batch norm, dropout 0.3, weight decay 0.001)" in out
     model = load_model(tmp_path / "ext" / "model.npz")
     assert [type(l).__name__ for l in model] == ["Affine", "BatchNormalization", "ReLU", "Dropout", "Affine"]
     assert model[3].dropout_ratio == 0.3 and model.weight_decay_lambda == 0.001
@@ -224,7 +238,7 @@ def test_train_model_cnn_trains_the_books_simple_conv_net_on_the_digit_images(tm
                   "adam", "--lr", "0.01", "--epochs", "4", "--dtype", "float32", "--out", "cnn")
     assert status == 0
     out = capsys.readouterr().out
-    assert "net 1x8x8-conv8x3x3-relu-pool2x2-40-10 (cnn), adam lr=0.01, batch size 100, 4 epochs, float32" in out
+    assert "net: 1x8x8-conv8x3x3-relu-pool2x2-40-10 (cnn)\ntraining: adam lr=0.01, batch size 100, 4 epochs, float32" in out
     for name in ("model.npz", "history.csv", "learning_curve.png"):
         assert (tmp_path / "cnn" / name).is_file()
     model = load_model(tmp_path / "cnn" / "model.npz")
@@ -263,11 +277,49 @@ def screen(raw: str) -> list[str]:
     return lines
 
 
-def spawn_in_a_terminal(tmp_path: Path, *args: str) -> Any:
-    """`minigrad args` in a pseudo-terminal of 24 rows and 120 columns, as a user runs it (pexpect: the test extra)."""
+def spawn_in_a_terminal(tmp_path: Path, *args: str, columns: int = 80) -> Any:
+    """`minigrad args` in a pseudo-terminal of 24 rows and 80 columns, as a user runs it (pexpect: the test extra)."""
     pexpect = pytest.importorskip("pexpect")
     return pexpect.spawn(str(SCRIPT), list(args), cwd=str(tmp_path), env=env_without_data(tmp_path),
-                         dimensions=(24, 120), encoding="utf-8", timeout=120)
+                         dimensions=(24, columns), encoding="utf-8", timeout=120)
+
+
+TANH_LAYER = """
+import numpy as np
+
+class BuggyTanh:
+    def __init__(self):
+        self.params, self.grads = {}, {}
+
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1 + self.out ** 2)
+"""
+
+
+def drawn(raw: str) -> list[str]:
+    """Every text the terminal drew on one line: each part between carriage returns and newlines, escapes left out."""
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)
+    return [part.rstrip() for part in re.split(r"\r\n|\r|\n", plain)]
+
+
+def test_every_line_at_default_settings_fits_80_columns(tmp_path):
+    (tmp_path / "tanh_layer.py").write_text(TANH_LAYER)
+    runs = [(), ("demo",), ("demo", "--png", "g.png"), ("train",), ("train", "--help"), ("train", "--model", "cnn", "--epochs", "1"),
+            ("gradcheck", "minigrad.losses:SoftmaxWithLoss", "--shapes", "4,3", "4:int:3"),
+            ("gradcheck", "tanh_layer.py:BuggyTanh", "--shapes", "4,5"), ("gradcheck", "--help"), ("export", "--help")]
+    for args in runs:
+        child = spawn_in_a_terminal(tmp_path, *args)
+        raw = child.read()
+        child.close()
+        assert child.exitstatus in (0, 1), (args, raw)
+        wide = [line for line in drawn(raw) if len(line) > 80]
+        assert not wide, f"minigrad {' '.join(args)} printed lines wider than 80 columns:\n" + "\n".join(wide)
+        if args[:1] == ("train",) and "--help" not in args:
+            assert "evaluating ..." in raw  # the bar says what it does after its last batch
 
 
 def test_in_a_terminal_each_epoch_shows_a_bar_that_becomes_one_line_of_fits_figures(tmp_path):
@@ -279,27 +331,28 @@ def test_in_a_terminal_each_epoch_shows_a_bar_that_becomes_one_line_of_fits_figu
     shown = screen(raw)
     assert not [line for line in shown if "%|" in line]  # ... and no bar is left on the screen
     epochs = [line for line in shown if line.startswith("epoch ")]
-    assert [line.split(" - ")[0] for line in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]  # one line per epoch
+    assert [line.split("  ")[0] for line in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]  # one line per epoch
     with open(tmp_path / "o" / "history.csv") as f:
         rows = list(csv.DictReader(f))
     for line, row in zip(epochs, rows):  # the line's figures are the ones history.csv keeps
-        figures = " - ".join(f"{k} {float(row[k]):.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy"))
-        assert line.startswith(f"epoch {row['epoch']}/3 - 15 batches, ") and line.endswith(figures), line
+        figures = "train loss {:.4f} acc {:.4f}  val loss {:.4f} acc {:.4f}  ".format(
+            *(float(row[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy")))
+        assert line.startswith(f"epoch {row['epoch']}/3  {figures}") and line.endswith(" s"), line
 
 
 def test_ctrl_c_saves_the_completed_epochs_and_resume_continues_exactly(tmp_path):
     child = spawn_in_a_terminal(tmp_path, "train", "--epochs", "100000", "--out", "o")
-    child.expect(r"epoch 3/100000 - ")
+    child.expect(r"epoch 3/100000  ")
     child.sendintr()
     rest = child.read()
     child.close()
     assert child.exitstatus == 130, rest
     message = " ".join(screen(rest))
-    assert "minigrad train: interrupted; the " in message and "Resume with:" in message
+    assert "minigrad train: interrupted; " in message and "Resume with:" in message
     assert "minigrad train --resume o/checkpoint.npz --epochs 100000" in message
     with open(tmp_path / "o" / "history.csv") as f:
         done = len(list(csv.DictReader(f)))
-    assert done >= 3 and f"the {done} completed epochs (of 100000) are saved in o" in message
+    assert done >= 3 and f"{done} completed epochs (of 100000) saved." in message
     for name in ("model.npz", "history.csv", "learning_curve.png", "checkpoint.npz"):
         assert (tmp_path / "o" / name).is_file(), name
     assert len(load_model(tmp_path / "o" / "model.npz").params) == 4
@@ -329,7 +382,7 @@ def test_ctrl_c_without_a_terminal_says_so_too(tmp_path):
         if p.poll() is None:
             p.kill()
     assert p.returncode == 130
-    assert "minigrad train: interrupted; the " in err and "--resume o/checkpoint.npz" in err
+    assert "minigrad train: interrupted; " in err and "--resume o/checkpoint.npz" in err
 
 
 def test_resume_refuses_other_settings_and_a_finished_run(tmp_path, monkeypatch, capsys):
@@ -450,7 +503,7 @@ def test_ctrl_c_between_an_epochs_end_and_its_checkpoint_keeps_that_epoch(tmp_pa
 
     monkeypatch.setattr(Trainer, "save_checkpoint", interrupted_third_save)
     assert call(tmp_path, monkeypatch, "train", "--epochs", "50", "--out", "o") == 130
-    assert "the 3 completed epochs (of 50) are saved in o" in capsys.readouterr().err
+    assert "3 completed epochs (of 50) saved." in capsys.readouterr().err
     monkeypatch.setattr(Trainer, "save_checkpoint", save)
     assert call(tmp_path, monkeypatch, "train", "--resume", "o/checkpoint.npz", "--epochs", "5") == 0
     assert call(tmp_path, monkeypatch, "train", "--epochs", "5", "--out", "straight") == 0
@@ -549,3 +602,12 @@ def test_train_with_batch_norm_and_a_last_batch_of_one_fails_before_training(tmp
     assert "epoch" not in out.lower().replace("epochs", "") and err.count("\n") == 1, (out, err)
     assert f"batch_size=4 leaves a last batch of 1 of the {len(x)} samples" in err, err
     assert call(tmp_path, monkeypatch, "train", "--batchnorm", "--batch-size", "3", "--epochs", "1", "--out", "o") == 0
+
+
+def test_a_run_whose_loss_ends_far_above_its_start_says_so_with_the_likely_cause(tmp_path):
+    r = run(tmp_path, "train", "--lr", "30", "--epochs", "3", "--out", "o")
+    assert r.returncode == 0, r.stderr
+    hint = [line for line in r.stderr.splitlines() if line.startswith("the loss rose from ")]
+    assert len(hint) == 1 and hint[0].endswith("the learning rate 30 is likely too high") and len(hint[0]) <= 80
+    calm = run(tmp_path, "train", "--epochs", "3", "--out", "calm")
+    assert calm.returncode == 0 and "the loss rose" not in calm.stderr + calm.stdout

@@ -229,3 +229,33 @@ def test_the_guide_culprit_example_prints_what_the_guide_shows():
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "docs/gradcheck.md", "exec"), {})
     assert printed.getvalue() == shown
+
+
+def test_the_report_fits_a_narrow_terminal_when_asked_and_keeps_its_figures():
+    import numpy as np
+
+    from minigrad import Affine, Sequential, SoftmaxWithLoss
+    from minigrad.gradcheck import gradcheck
+
+    class BuggyTanh:
+        def __init__(self):
+            self.params, self.grads = {}, {}
+
+        def forward(self, x):
+            self.out = np.tanh(x)
+            return self.out
+
+        def backward(self, dout):
+            return dout * (1 + self.out**2)
+
+    r = np.random.default_rng(0)
+    net = Sequential(Affine(r.normal(size=(4, 5)), r.normal(size=5)), BuggyTanh(),
+                     Affine(r.normal(size=(5, 3)), r.normal(size=3)), loss=SoftmaxWithLoss())
+    result = gradcheck(net, r.normal(size=(6, 4)), r.integers(0, 3, 6))
+    assert result.format() == str(result) == result.format(width=500)  # wide enough: the full table
+    narrow = result.format(width=80)
+    assert max(map(len, narrow.splitlines())) <= 80 < max(map(len, str(result).splitlines()))
+    worst = result["0.W"]
+    row = next(line for line in narrow.splitlines() if line.startswith("0.W "))
+    assert f"{worst.analytic:.6g}" in row and f"{worst.numerical:.6g}" in row and row.endswith("FAIL")
+    assert "culprit: layer 1 (BuggyTanh)" in narrow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,12 +113,27 @@ class GradcheckResult:
         return report_html(str(self))
 
     def __str__(self) -> str:
-        head = (
-            f"gradcheck {self.layer}: {'ok' if self.ok else 'FAIL'}  ({self.dtype}, eps={self.eps:.0e}, "
-            f"atol={self.atol:.0e}, rtol={self.rtol:.0e}, seed={self.seed}, "
-            f"dout={self.dout})"
-        )
-        lines = [head, *_table(self.tensors)]
+        return self.format()
+
+    def format(self, width: int | None = None) -> str:
+        """The report; with `width` (a terminal's columns) and lines wider than it, a narrower table and wrapped prose."""
+        full = self._lines(compact=False)
+        if width is None or max(map(len, full)) <= width:
+            return "\n".join(full)
+        wrapped = []
+        for line in self._lines(compact=True):
+            table = line.lstrip().split(" ", 1)[0] in {t.name for t in self.tensors} | {"tensor"}
+            indent = " " * (len(line) - len(line.lstrip()))
+            wrapped += [line] if table or len(line) <= width else textwrap.wrap(
+                line, width, initial_indent="", subsequent_indent=indent + "  ", break_on_hyphens=False)
+        return "\n".join(wrapped)
+
+    def _lines(self, compact: bool) -> list[str]:
+        settings = (f"{self.dtype}, eps={self.eps:.0e}, atol={self.atol:.0e}, rtol={self.rtol:.0e}, seed={self.seed}, "
+                    f"dout={self.dout}")
+        status = f"gradcheck {self.layer}: {'ok' if self.ok else 'FAIL'}"
+        head = [status, f"  ({settings})"] if compact else [f"{status}  ({settings})"]
+        lines = [*head, *_table(self.tensors, compact)]
         if self.note:
             lines.append(f"note: {self.note}")
         for t in self.tensors:
@@ -132,15 +149,16 @@ class GradcheckResult:
         if self.culprit is not None and self.culprit_result is not None:
             lines.append(f"culprit: layer {self.culprit} ({self.culprit_result.layer}), checked alone on the "
                          "inputs and dout it receives in the net:")
-            lines += ["  " + line for line in str(self.culprit_result).splitlines()]
+            lines += ["  " + line for line in self.culprit_result._lines(compact)]
         elif self.culprit_searched:
             lines.append("culprit: none (every layer passes alone on the inputs and dout it receives in the net)")
-        return "\n".join(lines)
+        return lines
 
     __repr__ = __str__
 
 
-def _table(tensors: list[TensorCheck]) -> list[str]:
+def _table(tensors: list[TensorCheck], compact: bool = False) -> list[str]:
+    """The table's lines; compact (for a narrow terminal) leaves out mode, max rel, and kinks when there are none."""
     cols = ["tensor", "shape", "mode", "max abs", "max rel", "worst", "analytic", "numerical", "failed", "kinks", "status"]
     rows = [
         [
@@ -158,6 +176,10 @@ def _table(tensors: list[TensorCheck]) -> list[str]:
         ]
         for t in tensors
     ]
+    if compact:
+        dropped = {"mode", "max rel"} | ({"kinks"} if not any(t.kinks for t in tensors) else set())
+        keep = [i for i, c in enumerate(cols) if c not in dropped]
+        cols, rows = [cols[i] for i in keep], [[r[i] for i in keep] for r in rows]
     widths = [max(len(r[i]) for r in [cols, *rows]) for i in range(len(cols))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [cols, *rows]]
 
