@@ -61,7 +61,7 @@ def test_minigrad_train_runs_on_fashion_mnist_from_the_shell(fashion, tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
     assert r.returncode == 0, r.stderr
-    assert "fashion-mnist: 60000 training and 10000 test samples; net 784-50-10" in r.stdout
+    assert "fashion-mnist: 60000 training and 10000 test samples\nnet: 784-50-10 (relu)\n" in r.stdout
     accuracy = float(r.stdout.split("final val_accuracy ")[1].split()[0])  # on the test set
     assert accuracy > 0.80
     assert (tmp_path / "run" / "model.npz").is_file()
