@@ -61,7 +61,8 @@ def _images(x: ArrayLike, where: str, channels: int | None = None) -> np.ndarray
     x = as_numeric(x, where, "x")
     if x.ndim != 4 or (channels is not None and x.shape[1] != channels):
         c = "C" if channels is None else f"C={channels}"
-        raise ValueError(f"{where}: x must have shape (N, {c}, H, W), got {x.shape}")
+        flat = " (images flattened to rows? load them with flatten=False)" if x.ndim == 2 else ""
+        raise ValueError(f"{where}: x must have shape (N, {c}, H, W), got {x.shape}{flat}")
     return x
 
 

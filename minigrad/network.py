@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import html
 import os
+import re
 from collections import ChainMap
 from typing import Any, Iterable, Iterator, Mapping, MutableMapping
 
@@ -24,6 +25,55 @@ def _backward(layer: Any, dout: Any, need_dx: bool = True) -> Any:
     if not need_dx and protocol.takes(layer.backward, "need_dx"):
         return layer.backward(dout, need_dx=False)
     return layer.backward(dout)
+
+
+def describe(layer: Any) -> str:
+    """A layer as an error names it: 'Affine 100→10', 'Convolution 1→30, 5×5', or its class's name."""
+    name = type(layer).__name__
+    try:
+        W = protocol.params(layer).get("W")
+    except Exception:  # noqa: BLE001 - a layer whose params cannot be read is named by its class
+        W = None
+    if isinstance(W, np.ndarray) and W.ndim == 2:
+        return f"{name} {W.shape[0]}→{W.shape[1]}"
+    if isinstance(W, np.ndarray) and W.ndim == 4:
+        return f"{name} {W.shape[1]}→{W.shape[0]}, {W.shape[2]}×{W.shape[3]}"
+    return name
+
+
+_WHERE = "_minigrad_where"
+"""The attribute an error raised inside a net carries: [position, the layer described, its own message, feeder].
+
+feeder: (position, per-sample shape) of the layer whose output the failing layer got, or None."""
+
+
+def locate(e: BaseException, kind: str, position: str, layer: Any, feeder: tuple[str, Any] | None = None) -> None:
+    """Put where e happened before its message, in place (same exception, same traceback): 'layer 2 (Affine 100→10): ...'.
+
+    A layer's own "Affine.forward: " is dropped (the place names it). For a ValueError, `feeder`
+    adds what fed it: '; layer 0 outputs 50'. An error a nested net has located already gets the
+    outer position joined to its own ('layer 2.1 (Affine 5→3): ...').
+    """
+    if len(e.args) != 1 or not isinstance(e.args[0], str):
+        return
+    where = getattr(e, _WHERE, None)
+    if where is None:
+        message = re.sub(rf"^{re.escape(type(layer).__name__)}(\.\w+)?: ", "", e.args[0])
+        where = [position, describe(layer), message, feeder if isinstance(e, ValueError) else None]
+        try:
+            setattr(e, _WHERE, where)
+        except AttributeError:  # an exception that takes no attributes keeps its message
+            return
+    else:
+        where[0] = f"{position}.{where[0]}"
+        if where[3] is not None:
+            where[3] = (f"{position}.{where[3][0]}", where[3][1])
+    place = "loss" if where[0] == "loss" else f"{kind} {where[0]}"
+    fed = ""
+    if where[3] is not None:
+        sample = tuple(where[3][1])
+        fed = f"; {kind} {where[3][0]} outputs {sample[0] if len(sample) == 1 else sample}"
+    e.args = (f"{place} ({where[1]}): {where[2]}{fed}",)
 
 
 class Params(dict):
@@ -167,6 +217,8 @@ class Sequential(_Net):
         _check_distinct(self._prefixed_named("layer "), "Sequential")
         self.param_keys: dict[str, str] = self._check_keys(keys)
         """Positional key ("0.W") -> the key params and grads show (empty for a plain Sequential)."""
+        self._shapers = {i for i, layer in enumerate(layers) if "W" in protocol.params(layer)}
+        """The layers with a weight W (Affine, Convolution): an error downstream names the last one that fed it."""
         self._tied = _shares_memory(a for _, layer in self._prefixed for a in protocol.params(layer).values())
         """Whether layers share parameter memory (checked when built); backward(optimizer=) then updates last."""
         self.training = True
@@ -210,15 +262,28 @@ class Sequential(_Net):
     def forward(self, x: ArrayLike, t: ArrayLike | None = None) -> Any:
         self._mode = None  # until every layer has run: a forward that raises leaves nothing for backward
         training = self.training
-        for layer in self.layers:
-            x = protocol.call(layer, x, training=training)
+        feeder: tuple[str, Any] | None = None  # the last layer that shaped x (a weight, or a new shape), and x's sample shape
+        for i, layer in enumerate(self.layers):
+            try:
+                y = protocol.call(layer, x, training=training)
+            except Exception as e:
+                locate(e, "layer", str(i), layer, feeder)
+                raise
+            shape = getattr(y, "shape", ())
+            if i in self._shapers or shape != getattr(x, "shape", ()):
+                feeder = (str(i), shape[1:])
+            x = y
         self.scores = x
         if t is None:
             self._mode = "output"
             return x
         if self.last_layer is None:
             raise ValueError("Sequential.forward: targets t were given, but this Sequential has no loss")
-        loss = protocol.call(self.last_layer, x, t, training=training)
+        try:
+            loss = protocol.call(self.last_layer, x, t, training=training)
+        except Exception as e:
+            locate(e, "layer", "loss", self.last_layer)
+            raise
         self._mode = "loss"
         return loss
 
@@ -248,14 +313,22 @@ class Sequential(_Net):
         if isinstance(dout, np.ndarray):
             dout = dout.copy(order="K")  # the caller's dout stays as given; what the layers pass on is the chain's own
         if self._mode == "loss":
-            dout = self.last_layer.backward(1.0 if dout is None else dout)
+            try:
+                dout = self.last_layer.backward(1.0 if dout is None else dout)
+            except Exception as e:
+                locate(e, "layer", "loss", self.last_layer)
+                raise
             if eager:
                 self._step(optimizer, "loss.", self.last_layer)
         elif dout is None:
             raise ValueError("Sequential.backward: dout is required after forward(x) without targets")
         for i in range(len(layers) - 1, -1, -1):
             layer = layers[i]
-            dout = _backward(layer, dout, need_dx or i > 0)
+            try:
+                dout = _backward(layer, dout, need_dx or i > 0)
+            except Exception as e:
+                locate(e, "layer", str(i), layer)
+                raise
             if eager:
                 self._step(optimizer, prefixed[i][0], layer)
         if optimizer is not None and not eager:  # shared weights: update once every layer is done
@@ -434,7 +507,11 @@ class Graph(_Net):
             raise TypeError(f"Graph.forward: missing input(s) {missing}")
         training = self.training
         for name, (layer, ins) in self.nodes.items():
-            values[name] = protocol.call(layer, *(values[v] for v in ins), training=training)
+            try:
+                values[name] = protocol.call(layer, *(values[v] for v in ins), training=training)
+            except Exception as e:
+                locate(e, "node", repr(name), layer)
+                raise
         self.values = values
         self.gradients, self.edge_gradients = {}, {}
         return values[self.output]
@@ -459,7 +536,11 @@ class Graph(_Net):
             layer, ins = self.nodes[name]
             d = grads[name]
             d = d.copy(order="K") if isinstance(d, np.ndarray) else d  # a layer may write into its dout; gradients keeps its own
-            g = _backward(layer, d, not (len(ins) == 1 and ins[0] in self.constants))
+            try:
+                g = _backward(layer, d, not (len(ins) == 1 and ins[0] in self.constants))
+            except Exception as e:
+                locate(e, "node", repr(name), layer)
+                raise
             g = g if isinstance(g, tuple) else (g,)
             if len(g) > len(ins):
                 raise ValueError(

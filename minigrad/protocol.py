@@ -61,7 +61,13 @@ def check_layer(obj: Any, where: str) -> None:
     if is_layer(obj):
         return
     if isinstance(obj, type):
-        raise TypeError(f"{where}: got the class {obj.__name__}, not a layer; build one first: {obj.__name__}(...)")
+        try:
+            bare = all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                       for p in inspect.signature(obj).parameters.values())
+        except (TypeError, ValueError):
+            bare = False
+        call = f"{obj.__name__}()" if bare else f"{obj.__name__}(...)"
+        raise TypeError(f"{where}: {obj.__name__} is a class, not a layer; write {call}")
     missing = [m for m in ("forward", "backward") if not callable(getattr(obj, m, None))]
     hint = " (it is a net with params, loss and gradient: pass it to gradcheck or fit as it is)" if is_net(obj) else ""
     raise TypeError(f"{where}: {type(obj).__name__} is not a layer: it lacks {' and '.join(missing)}{hint}")

@@ -339,3 +339,61 @@ def test_buffers_are_one_flat_dict_keyed_like_params_holding_the_live_arrays():
 def test_graph_inputs_that_are_not_a_list_of_names_are_a_type_error_naming_graph(inputs):
     with pytest.raises(TypeError, match=r"^Graph: inputs must be a list of names, got"):
         Graph(inputs)
+
+
+# ---------------------------------------------------------------------------------------------- errors that point
+
+
+def test_an_error_inside_a_sequential_names_the_layers_position_and_type_and_what_fed_it():
+    net = Sequential(Affine.from_sizes(100, 50, rng=0), ReLU(), Affine.from_sizes(100, 10, rng=1), loss=SoftmaxWithLoss())
+    with pytest.raises(ValueError) as raised:  # the same exception type the layer raised
+        net.predict(np.ones((4, 100)))
+    message = str(raised.value)
+    assert message.startswith("layer 2 (Affine 100→10): x must have shape (N, 100)")
+    assert "got (4, 50)" in message and message.endswith("; layer 0 outputs 50")
+    assert "Affine.forward" not in message  # the place names the layer once
+    with pytest.raises(ValueError, match=r"^loss \(SoftmaxWithLoss\): label 99 in t is out of range for 10 classes$"):
+        Sequential(Affine.from_sizes(3, 10, rng=0), loss=SoftmaxWithLoss()).loss(np.ones((2, 3)), np.array([0, 99]))
+
+
+def test_an_error_in_a_nested_net_or_a_graph_or_a_backward_names_its_full_position():
+    outer = Sequential(ReLU(), Sequential(Affine.from_sizes(5, 5, rng=0), Affine.from_sizes(4, 3, rng=0)))
+    with pytest.raises(ValueError, match=r"^layer 1\.1 \(Affine 4→3\): .*got \(2, 5\); layer 1\.0 outputs 5$"):
+        outer.forward(np.ones((2, 5)))
+    g = Graph(["a", "b"])
+    g.add("c", MulLayer(), "a", "b")
+    with pytest.raises(ValueError, match=r"^node 'c' \(MulLayer\): .*do not broadcast"):
+        g.forward(np.ones(3), np.ones(4))
+    net = Sequential(Affine.from_sizes(3, 2, rng=0), ReLU())
+    net.forward(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"^layer 1 \(ReLU\): dout"):
+        net.backward(np.ones((4, 5)))
+
+
+def test_a_users_layer_error_keeps_its_type_and_gains_the_place():
+    class Picky:
+        def forward(self, x):
+            raise KeyError("no such thing")
+
+        def backward(self, dout):
+            return dout
+
+    with pytest.raises(KeyError) as raised:
+        Sequential(ReLU(), Picky()).forward(np.ones((2, 2)))
+    assert raised.value.args == ("layer 1 (Picky): no such thing",)
+
+
+def test_a_class_given_for_a_layer_says_how_to_build_it():
+    with pytest.raises(TypeError, match=r"layer 1: ReLU is a class, not a layer; write ReLU\(\)$"):
+        Sequential(Affine.from_sizes(5, 5, rng=0), ReLU, Affine.from_sizes(5, 3, rng=1))
+    with pytest.raises(TypeError, match=r"layer 0: Affine is a class, not a layer; write Affine\(\.\.\.\)$"):
+        Sequential(Affine, ReLU())
+
+
+def test_flattened_images_into_a_convolution_get_the_hint_to_load_them_with_flatten_false():
+    from minigrad import SimpleConvNet
+
+    net = SimpleConvNet(input_dim=(1, 8, 8), conv_param={"filter_num": 4, "filter_size": 3, "pad": 0, "stride": 1},
+                        hidden_size=10, rng=0)
+    with pytest.raises(ValueError, match=r"^layer 0 \(Convolution 1→4, 3×3\): .*got \(3, 64\) .*flatten=False"):
+        net.predict(np.ones((3, 64)))
