@@ -23,7 +23,7 @@ import numpy as np
 from minigrad import MultiLayerNet
 from minigrad.datasets import DATASETS
 from minigrad.optimizers import SGD
-from minigrad.plotting import pyplot
+from minigrad.plotting import pyplot, suptitle
 from minigrad.trainer import LambdaCallback, TrainingError, fit
 
 
@@ -85,8 +85,8 @@ def main() -> None:
         ax.set_xlabel("epochs")
     for ax in axes[:, 0]:
         ax.set_ylabel("accuracy")
-    axes.flat[0].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"training accuracy with and without batch normalization, by init std ({args.dataset}, {len(x)} samples)")
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
+    suptitle(fig, f"training accuracy with and without batch normalization, by init std ({args.dataset}, {len(x)} samples)")
     print(f"batch norm ended higher at {wins} of {len(scales)} scales; {time.perf_counter() - start:.1f} s")
     target = args.out / "batch_norm.png"
     fig.savefig(target, dpi=90)

@@ -18,7 +18,7 @@ import numpy as np
 from minigrad import MultiLayerNet
 from minigrad.datasets import load_digits
 from minigrad.optimizers import get_optimizer
-from minigrad.plotting import pyplot
+from minigrad.plotting import legend_below, plain_log_axis, pyplot
 
 # Learning rates for the 2-D function as in the chapter (RMSprop and Nesterov chosen alike).
 PATH_LRS = {"sgd": 0.95, "momentum": 0.1, "nesterov": 0.1, "adagrad": 1.5, "rmsprop": 0.15, "adam": 0.3}
@@ -79,14 +79,14 @@ def main() -> None:
     plt = pyplot()
     args.out.mkdir(parents=True, exist_ok=True)
 
-    xs, ys = np.meshgrid(np.arange(-10, 10, 0.05), np.arange(-5, 5, 0.05))
-    fig, axes = plt.subplots(2, 3, figsize=(12, 7), sharex=True, sharey=True, layout="constrained")
+    xs, ys = np.meshgrid(np.arange(-8.5, 2.5, 0.05), np.arange(-2.75, 2.75, 0.05))
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6), sharex=True, sharey=True, layout="constrained")
     for ax, name in zip(axes.flat, PATH_LRS):
         p = path(name, args.steps)
         ax.contour(xs, ys, f(xs, ys), levels=np.geomspace(0.05, 30, 12), colors="0.75", linewidths=0.8)
         ax.plot(p[:, 0], p[:, 1], "o-", color="tab:red", markersize=3, linewidth=1)
         ax.plot(0, 0, "+", color="k", markersize=10)
-        ax.set(xlim=(-10, 10), ylim=(-5, 5), title=f"{LABELS[name]} (lr={PATH_LRS[name]})")
+        ax.set(xlim=(-8, 2), ylim=(-2.5, 2.5), title=f"{LABELS[name]} (lr={PATH_LRS[name]})")  # where the paths are
         print(f"{LABELS[name]:9s} after {args.steps} steps: ({p[-1, 0]: .4f}, {p[-1, 1]: .4f}), f = {f(*p[-1]):.2e}")
     for ax in axes[-1]:
         ax.set_xlabel("x")
@@ -105,7 +105,8 @@ def main() -> None:
         print(f"{LABELS[name]:9s} digits loss over the last 50 iterations: {np.mean(losses[-50:]):.4f}")
     ax.set(xlabel="iteration", ylabel="training loss (moving average of 10)", yscale="log",
            title="MultiLayerNet 64-100-100-10 on the 8×8 digits, batch 64")
-    ax.legend()
+    plain_log_axis(ax.yaxis)
+    legend_below(ax, ncol=3)
     target = args.out / "optimizer_compare_digits.png"
     fig.savefig(target, dpi=100)
     plt.close(fig)

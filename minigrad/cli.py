@@ -178,7 +178,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(g.to_dot(), end="")
     if args.png:
         try:
-            g.draw(args.png, title="price = (apple · apple_num + orange · orange_num) · tax: values, and gradients in red")
+            g.draw(args.png, title="price = (apple · apple_num + orange · orange_num) · tax: values forward, gradients (red) backward")
         except ImportError as e:
             print(f"minigrad demo: {e}", file=sys.stderr)
             return 1

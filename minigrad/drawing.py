@@ -105,8 +105,15 @@ def draw_graph(graph: Any, *, title: str | None = None) -> Any:
             (at[1] + 0.30, at[1] + 0.06) if bend[1] > 0 else (at[1] - 0.06, at[1] - 0.30))
         if value is not None:
             text(at[0], value_y, label(value), ha="center", va="bottom" if not rad else "center", fontsize=10)
-        if grad is not None:
-            text(at[0], grad_y, label(grad), ha="center", va="top" if not rad else "center", fontsize=10, color="red")
+        if grad is not None and not rad:  # the backward direction: a red arrow under the edge, pointing back, its gradient under it
+            below = np.array([u[1], -u[0]]) * (1 if u[0] >= 0 else -1)
+            ax.annotate("", xy=tuple(start + (along - 0.18) * (end - start) + 0.1 * below),
+                        xytext=tuple(start + (along + 0.18) * (end - start) + 0.1 * below),
+                        arrowprops={"arrowstyle": "-|>", "color": "red", "lw": 1.0, "shrinkA": 0, "shrinkB": 0})
+            gx, gy = at + 0.3 * below
+            text(gx, gy, label(grad), ha="center", va="center", fontsize=10, color="red")
+        elif grad is not None:
+            text(at[0], grad_y, label(grad), ha="center", va="center", fontsize=10, color="red")
 
     from matplotlib.patches import Circle
 

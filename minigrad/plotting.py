@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
-__all__ = ["pyplot", "figure"]
+__all__ = ["pyplot", "figure", "suptitle", "epoch_axis", "plain_log_axis", "legend_below"]
 
 _MISSING = "plotting needs matplotlib: pip install matplotlib (in a minigrad checkout: pip install '.[plot]')"
 
@@ -28,3 +29,34 @@ def figure(**kwargs: Any) -> Any:
     except ImportError:
         raise ImportError(_MISSING) from None
     return Figure(layout="constrained", **kwargs)
+
+
+def suptitle(fig: Any, text: str, fontsize: float = 12) -> Any:
+    """fig's title, broken into lines that fit the figure's width (about 0.55 em a character), never cut at its edges."""
+    per_line = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
+    return fig.suptitle("\n".join(textwrap.wrap(text, per_line)), fontsize=fontsize)
+
+
+def epoch_axis(ax: Any, last: int, first: int = 1) -> None:
+    """An x axis of whole epochs first..last, half an epoch of margin each side: a one-epoch run is one visible column."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_xlim(first - 0.5, last + 0.5)
+
+
+def plain_log_axis(axis: Any) -> None:
+    """Log-scale tick labels as plain numbers (0.2, 0.5, 1, 10) instead of 2×10⁻¹, 10⁰."""
+    from matplotlib.ticker import LogFormatter
+
+    class Plain(LogFormatter):
+        def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+            return f"{x:g}"
+
+    axis.set_major_formatter(Plain())
+    axis.set_minor_formatter(Plain(labelOnlyBase=False))  # minor ticks labelled only where matplotlib would
+
+
+def legend_below(ax: Any, ncol: int = 2, **kwargs: Any) -> Any:
+    """ax's legend under the plot, outside the data (constrained layout makes room for it)."""
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, frameon=False, **kwargs)

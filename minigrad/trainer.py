@@ -115,22 +115,28 @@ class History:
 
     def plot(self, title: str | None = None) -> Any:
         """A matplotlib Figure: loss and val_loss, accuracy and val_accuracy per epoch (counted from 1), legends by key."""
-        from .plotting import figure
+        from .plotting import epoch_axis, figure, legend_below, suptitle
 
-        fig = figure(figsize=(9, 3.6))
+        fig = figure(figsize=(9, 4))
         ax_loss, ax_acc = fig.subplots(1, 2)
         epochs = [e + 1 for e in self.epoch]
         for ax, kind in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-            for key, marker in ((kind, "o"), ("val_" + kind, "s")):
+            for key, marker, style in ((kind, "o", "-"), ("val_" + kind, "s", "--")):
                 if key in self.history:
-                    ax.plot(epochs, self.history[key], marker=marker, ms=3, label=key)
+                    ax.plot(epochs, self.history[key], marker=marker, ms=4 if len(epochs) > 1 else 7, linestyle=style,
+                            label=key)
+                    if len(epochs) == 1:  # a one-epoch run: its figures written beside its points
+                        ax.annotate(f"{self.history[key][0]:.4f}", (epochs[0], self.history[key][0]),
+                                    xytext=(8, 0), textcoords="offset points", va="center", fontsize=9)
             ax.set(xlabel="epoch", title=kind)
             ax.grid(alpha=0.3)
-            ax.xaxis.get_major_locator().set_params(integer=True)
+            ax.margins(y=0.12)  # points clear of the frame
+            if epochs:
+                epoch_axis(ax, max(epochs), min(epochs))
             if ax.get_lines():
-                ax.legend(loc="upper right" if kind == "loss" else "lower right")
+                legend_below(ax)
         if title:
-            fig.suptitle(title)
+            suptitle(fig, title)
         return fig
 
     def _repr_png_(self) -> bytes | None:

@@ -86,3 +86,32 @@ def test_names_with_dollar_signs_are_drawn_as_written_not_as_math(tmp_path):
     fig = g.draw()
     assert "a$\\frac$" in texts(fig) and "x$1$" in texts(fig)
     assert png_size(tmp_path / "g.png")[0] > 100
+
+
+def test_every_gradient_has_a_red_arrow_pointing_back_along_its_edge():
+    g = price_graph()
+    assert not [t for t in g.draw().axes[0].texts if getattr(t, "arrow_patch", None) and t.arrow_patch.get_edgecolor()[0] == 1.0
+                and t.arrow_patch.get_edgecolor()[1] == 0.0]  # no backward arrows before backward
+    g.forward(100, 2, 150, 3, 1.1)
+    g.backward(1)
+    ax = g.draw().axes[0]
+    red = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None
+           and tuple(t.arrow_patch.get_edgecolor()[:3]) == (1.0, 0.0, 0.0)]
+    assert len(red) == 9  # one per edge, the output's included
+    assert all(t.xy[0] < t.xyann[0] for t in red)  # each points right to left: the backward direction
+
+
+def test_a_log_axis_reads_as_plain_numbers():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from minigrad.plotting import figure, plain_log_axis
+
+    fig = figure()
+    ax = fig.add_subplot()
+    ax.plot([0.5, 2.5])
+    ax.set_yscale("log")
+    plain_log_axis(ax.yaxis)
+    FigureCanvasAgg(fig).draw()
+    labels = [t.get_text() for t in [*ax.get_yticklabels(), *ax.get_yticklabels(minor=True)] if t.get_text()]
+    assert "1" in labels and "0.6" in labels and "2" in labels
+    assert not [s for s in labels if "times" in s or "^" in s or "e" in s]  # no 2×10⁰, 10⁻¹ or 6e-01

@@ -1,4 +1,12 @@
-"""examples/chapter4-5.ipynb runs top to bottom in a real kernel (nbclient); Jupyter's rich displays are checked."""
+"""examples/chapter4-5.ipynb runs top to bottom in a real kernel (nbclient); Jupyter's rich displays are checked.
+
+The notebook is committed WITH its outputs (figures included), so that a code host shows it; the
+test runs a fresh copy and checks that every committed text output is what the run prints. After
+changing a cell (or anything a cell prints), re-execute and save it, from a checkout with the test
+extra installed (nbclient and ipykernel provide the command):
+
+    jupyter execute --inplace examples/chapter4-5.ipynb
+"""
 
 from __future__ import annotations
 
@@ -25,9 +33,16 @@ def test_the_teachers_notebook_runs_and_shows_its_pictures_and_tables(tmp_path):
     nbformat = need("nbformat")  # the test extra: nbclient, nbformat, ipykernel
     nbclient = need("nbclient")
     need("ipykernel")
+    committed = nbformat.read(NOTEBOOK, as_version=4)
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")  # kept clean in git
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert texts(committed) == texts(nb), ("the committed outputs are not what the notebook prints now; re-execute it: "
+                                           "jupyter execute --inplace examples/chapter4-5.ipynb")
+    committed_kinds = [key for cell in committed.cells if cell.cell_type == "code" for o in cell.outputs for key in o.get("data", {})]
+    assert committed_kinds.count("image/png") >= 2 and "image/svg+xml" in committed_kinds  # its pictures, shown on a code host
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     kinds = [key for o in outputs for key in o.get("data", {})]
@@ -36,6 +51,12 @@ def test_the_teachers_notebook_runs_and_shows_its_pictures_and_tables(tmp_path):
     assert kinds.count("text/html") == 2  # the two gradcheck reports
     text = "".join(o.get("text", "") for o in outputs)
     assert "0.510825457099338" in text and "[-2.58983747e+13 -1.29524862e+12]" in text
+
+
+def texts(nb) -> list[tuple[str, str, str]]:
+    """Every code cell's text outputs in order: (kind, printed or plain text, HTML)."""
+    return [(o.output_type, o.get("text") or o.get("data", {}).get("text/plain", ""), o.get("data", {}).get("text/html", ""))
+            for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
 
 
 def test_a_gradcheck_result_shows_as_an_html_table_with_its_failing_row_in_red():

@@ -469,3 +469,25 @@ def test_batch_logs_carry_accuracies_whose_weighted_mean_is_the_epochs():
     second = seen[len(seen) // 2:]
     assert [s for _, s in second] == [40, 40, 40, 30]
     assert sum(a * s for a, s in second) / 150 == pytest.approx(h.history["accuracy"][1], abs=1e-12)
+
+
+def test_learning_curves_show_whole_epochs_a_one_epoch_run_and_legends_clear_of_the_data():
+    pytest.importorskip("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    x, t = blobs()
+    for epochs in (1, 7):
+        history = fit(small_net(), x, t, epochs=epochs, validation_data=(x, t), verbose=0)
+        fig = history.plot("a title " * 30)  # far wider than the figure: wrapped, not cut
+        FigureCanvasAgg(fig).draw()
+        renderer = fig.canvas.get_renderer()
+        assert fig._suptitle.get_window_extent(renderer).width <= fig.bbox.width
+        for ax in fig.axes:
+            low, high = ax.get_xlim()
+            ticks = [v for v in ax.get_xticks() if low <= v <= high]
+            assert ticks and all(float(v).is_integer() for v in ticks)  # epoch 1, 2, ...: never 0.96 or 1.2
+            assert low <= 1 - 0.4 and high >= epochs + 0.4  # the first and last epochs clear of the frame
+            legend, plot = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+            assert legend.y1 <= plot.y0  # under the plot, covering no point
+        if epochs == 1:  # a lone point per curve, with its figure written beside it
+            assert len(fig.axes[0].texts) == 2
