@@ -348,7 +348,8 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
         extra = load_checkpoint(args.resume).extra
     except (OSError, ModelFileError) as e:
         raise UsageError(f"--resume: {e}") from None
-    saved, done = extra.get("args"), extra.get("trainer", {}).get("epoch", 0)
+    saved, state = extra.get("args"), extra.get("trainer")
+    done = state.get("epoch") if isinstance(state, dict) else None  # a malformed one: Trainer.load_checkpoint says what
     if not isinstance(saved, dict):
         raise UsageError(f"--resume: {args.resume} was not written by minigrad train (no run settings in it)")
     _check_saved_settings(args.resume, saved)
@@ -356,7 +357,7 @@ def _resumed_args(args: argparse.Namespace) -> argparse.Namespace:
     for key in RESUME_OPTIONS:
         if getattr(args, key) not in (None, False):
             merged[key] = getattr(args, key)
-    if merged["epochs"] is not None and done >= merged["epochs"]:
+    if type(done) is int and merged["epochs"] is not None and done >= merged["epochs"]:
         raise UsageError(f"{args.resume} has {_plural(done, 'epoch')} already; pass --epochs N with N > {done}")
     return argparse.Namespace(**merged)
 
