@@ -535,8 +535,12 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     try:
         result = gradcheck(layer, *inputs, seed=args.seed, **options)
     except Exception as e:  # the layer itself failed on these inputs: a failed check, not a usage error
-        print(f"FAIL: {type(layer).__name__} raised {type(e).__name__}: {e}")
-        print("(check that --shapes gives one shape per input of forward, in order)")
+        print(f"FAIL: {type(e).__name__}: {e}")
+        notes = getattr(e, "__notes__", [])
+        for note in notes:
+            print(note)  # which method raised, at which line of the user's file
+        if any(".forward raised" in n for n in notes):
+            print("(the inputs come from --shapes: check that it gives one shape per input of forward, in order)")
         return 1
     print(result.format(width=shutil.get_terminal_size().columns))
     print("PASS" if result else "FAIL")

@@ -223,6 +223,8 @@ class Sequential(_Net):
         """Whether layers share parameter memory (checked when built); backward(optimizer=) then updates last."""
         self.training = True
         """The mode last set by train()/eval(); forward, loss and gradient follow each layer's own flag."""
+        self._modal = any(protocol.takes_mode(layer) for _, layer in self._prefixed)
+        """Whether a layer's forward takes the book's train_flg (then each forward passes the net's mode to it)."""
 
     def _check_keys(self, keys: Mapping[str, str] | None) -> dict[str, str]:
         """keys as a dict, checked: every entry renames an existing positional key, and no two keys collide."""
@@ -261,11 +263,11 @@ class Sequential(_Net):
 
     def forward(self, x: ArrayLike, t: ArrayLike | None = None) -> Any:
         self._mode = None  # until every layer has run: a forward that raises leaves nothing for backward
-        training = self.training
+        training, modal = self.training, self._modal
         feeder: tuple[str, Any] | None = None  # the last layer that shaped x (a weight, or a new shape), and x's sample shape
         for i, layer in enumerate(self.layers):
             try:
-                y = protocol.call(layer, x, training=training)
+                y = protocol.call(layer, x, training=training) if modal else layer.forward(x)
             except Exception as e:
                 locate(e, "layer", str(i), layer, feeder)
                 raise
@@ -280,7 +282,7 @@ class Sequential(_Net):
         if self.last_layer is None:
             raise ValueError("Sequential.forward: targets t were given, but this Sequential has no loss")
         try:
-            loss = protocol.call(self.last_layer, x, t, training=training)
+            loss = protocol.call(self.last_layer, x, t, training=training) if modal else self.last_layer.forward(x, t)
         except Exception as e:
             locate(e, "layer", "loss", self.last_layer)
             raise

@@ -19,7 +19,8 @@ This module imports nothing from minigrad, so every other module can import it.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -37,6 +38,8 @@ __all__ = [
     "modal_layers",
     "set_mode",
     "call",
+    "takes_mode",
+    "apply_mode",
     "takes",
 ]
 
@@ -88,44 +91,40 @@ def _book_names(layer: Any) -> list[str]:
             if isinstance(v, np.ndarray) and v.dtype.kind == "f" and hasattr(layer, "d" + k)]
 
 
-def _dicts(layer: Any) -> tuple[Mapping[str, Any], Mapping[str, Any]] | None:
-    """The layer's own params and grads dicts, when it keeps its parameters there (non-empty params)."""
-    p = getattr(layer, "params", None)
-    if isinstance(p, Mapping) and (p or not _book_names(layer)):
-        g = getattr(layer, "grads", None)
-        return p, g if isinstance(g, Mapping) else {}
+def _dict(layer: Any, attr: str) -> Mapping[str, Any] | None:
+    """The layer's own params or grads dict, when it keeps its parameters there (non-empty, or no book pairs)."""
+    d = getattr(layer, attr, None)
+    if (isinstance(d, dict) or isinstance(d, Mapping)) and (d or not _book_names(layer)):  # dict first: the fast check
+        return d
     return None
 
 
 def params(layer: Any) -> Mapping[str, np.ndarray]:
     """The layer's parameters by name: its params dict, or the book's X attributes; the live arrays."""
-    d = _dicts(layer)
+    d = _dict(layer, "params")
     if d is not None:
-        return d[0]
+        return d
     return {k: getattr(layer, k) for k in _book_names(layer)}
 
 
 def grads(layer: Any) -> Mapping[str, Any]:
     """The layer's latest gradients, keyed like params: its grads dict, or the book's dX attributes (None before backward)."""
-    d = _dicts(layer)
+    d = _dict(layer, "grads")
     if d is not None:
-        return d[1]
+        return d
     return {k: getattr(layer, "d" + k) for k in _book_names(layer)}
 
 
 def pairs(layer: Any) -> dict[str, tuple[np.ndarray, Any]]:
     """name -> (param, its latest gradient or None), wherever the layer keeps them."""
-    d = _dicts(layer)
-    if d is not None:
-        p, g = d
-        return {k: (a, g.get(k)) for k, a in p.items()}
-    return {k: (getattr(layer, k), getattr(layer, "d" + k)) for k in _book_names(layer)}
+    g = grads(layer)
+    return {k: (p, g.get(k)) for k, p in params(layer).items()}
 
 
 def buffers(layer: Any) -> Mapping[str, np.ndarray]:
     """The layer's state arrays outside params (running statistics), by name: its buffers dict, or none."""
     b = getattr(layer, "buffers", None)
-    return b if isinstance(b, Mapping) else {}
+    return b if isinstance(b, dict) or isinstance(b, Mapping) else {}
 
 
 def children(layer: Any) -> list[tuple[str, Any]]:
@@ -178,12 +177,29 @@ def takes(method: Callable[..., Any], argument: str) -> bool:
     return found
 
 
+def apply_mode(method: Callable[..., Any], *args: Any, training: bool) -> Any:
+    """method(*args) in the given mode: a method that takes the book's train_flg (forward, a net's loss) gets it."""
+    if takes(method, "train_flg"):
+        return method(*args, train_flg=training)
+    return method(*args)
+
+
+_FLAGGED: dict[type, bool] = {}
+
+
+def takes_mode(layer: Any) -> bool:
+    """Whether layer's forward takes the book's train_flg (known per class: asked on every forward of a net)."""
+    flagged = _FLAGGED.get(type(layer))
+    if flagged is None:
+        flagged = _FLAGGED[type(layer)] = takes(layer.forward, "train_flg")
+    return flagged
+
+
 def call(layer: Any, *inputs: Any, training: bool) -> Any:
     """layer.forward(*inputs) in the given mode: a forward that takes the book's train_flg gets it.
 
     A layer with a `training` flag follows its own flag (set by train()/eval()), not this argument.
     """
-    forward = layer.forward
-    if takes(forward, "train_flg"):
-        return forward(*inputs, train_flg=training)
-    return forward(*inputs)
+    if takes_mode(layer):
+        return layer.forward(*inputs, train_flg=training)
+    return layer.forward(*inputs)

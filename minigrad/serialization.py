@@ -33,6 +33,7 @@ from .conv import Convolution, Pooling
 from .layers import Affine, ReLU, Sigmoid, Tanh
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
 from .models import MultiLayerNet, SimpleConvNet, TwoLayerNet
+from . import protocol
 from .network import Sequential, sublayers
 from .normalization import BatchNormalization, Dropout
 from .optimizers import OPTIMIZERS, Optimizer
@@ -44,6 +45,8 @@ FORMAT = "minigrad"
 VERSION = 1
 META = "minigrad.json"
 PRESETS = {"TwoLayerNet": TwoLayerNet, "MultiLayerNet": MultiLayerNet, "SimpleConvNet": SimpleConvNet}
+BOOK_NET = "book net"
+"""The architecture entry of a net in the book's style (params, loss, gradient): only its weights are in the file."""
 PARAMETER_FREE = {cls.__name__: cls for cls in (ReLU, Sigmoid, Tanh, SoftmaxWithLoss, SigmoidWithLoss, MeanSquaredError)}
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
@@ -99,6 +102,8 @@ def _model_spec(model: Any, where: str = "the model") -> dict[str, Any]:
         layers = [_layer_spec(layer, f"{where}'s layer {i}") for i, layer in enumerate(model.layers)]
         loss = None if model.last_layer is None else _layer_spec(model.last_layer, f"{where}'s loss")
         return {"class": "Sequential", "layers": layers, "loss": loss}
+    if protocol.is_net(model):  # the book's nets: their weights, loaded back into a net the user builds
+        return {"class": BOOK_NET, "name": type(model).__qualname__}
     raise TypeError(f"save_model: {where} must be a {', '.join(PRESETS)} or Sequential, got {name}")
 
 
@@ -141,6 +146,11 @@ def _build(spec: Any, where: str, arrays: Mapping[str, np.ndarray], prefix: str 
     if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
         raise ModelFileError(f"{where}: the architecture entry {spec!r:.200} is not valid")
     name = spec["class"]
+    if name == BOOK_NET:
+        raise ModelFileError(
+            f"{where}: the file holds the weights of {spec.get('name')!r}, a net in the book's style that minigrad "
+            "cannot build; build it and call load_weights(path, net), or load_checkpoint(path, model=net)"
+        )
     if name in PRESETS:
         _check_preset_claim(name, spec.get("config"), arrays, where)
         try:
@@ -427,20 +437,21 @@ def load_weights(path: str | os.PathLike[str], model: Any) -> None:
         _copy_weights("load_weights", os.fspath(path), meta, arrays, model)
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """The model rebuilt from `path`, with the optimizer, rng and extra dict saved alongside (if any)."""
-    return _load(os.fspath(path), "load_checkpoint")
+def load_checkpoint(path: str | os.PathLike[str], model: Any = None) -> Checkpoint:
+    """The model rebuilt from `path` (or `model`, given, with the file's weights copied in), with the optimizer, rng and extra dict saved alongside (if any)."""
+    return _load(os.fspath(path), "load_checkpoint", model)
 
 
-def _load(path: str, where: str) -> Checkpoint:
+def _load(path: str, where: str, model: Any = None) -> Checkpoint:
     meta, arrays = _read(path, where)
     with _malformed(where, path):
-        return _checkpoint(path, where, meta, arrays)
+        return _checkpoint(path, where, meta, arrays, model)
 
 
-def _checkpoint(path: str, where: str, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Checkpoint:
+def _checkpoint(path: str, where: str, meta: dict[str, Any], arrays: dict[str, np.ndarray], model: Any = None) -> Checkpoint:
     try:
-        model = _build(meta.get("model"), f"{where}: {path}", arrays)
+        if model is None:
+            model = _build(meta.get("model"), f"{where}: {path}", arrays)
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError) as e:

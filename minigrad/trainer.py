@@ -512,11 +512,14 @@ class Trainer:
         callbacks: Iterable[Any] = (),
         verbose: int = 1,
     ) -> None:
-        for member in ("params", "grads", "loss", "backward"):
-            if not hasattr(model, member):
+        self.book = protocol.is_net(model)
+        """Whether model is a net in the book's sense (params, loss, gradient), trained through its gradient."""
+        if not self.book:
+            missing = [m for m in ("params", "grads", "loss", "backward") if not hasattr(model, m)]
+            if missing:
                 raise TypeError(
-                    f"Trainer: model must have params, grads, loss(x, t) and backward (a Sequential with a loss); "
-                    f"{type(model).__name__} lacks {member}"
+                    f"Trainer: model must be a Sequential with a loss, or a net in the book's style with params, "
+                    f"loss(x, t) and gradient(x, t); {type(model).__name__} lacks {', '.join(missing)}"
                 )
         if isinstance(model, Sequential) and model.last_layer is None:
             raise ValueError("Trainer: the Sequential has no loss; build it with Sequential(..., loss=SoftmaxWithLoss())")
@@ -562,7 +565,8 @@ class Trainer:
             _check_fits_model(self.model, *validation_data, "fit: validation_data")
         n = len(x)
         batches = -(-n // batch_size)
-        scored = isinstance(self.model, Sequential) and isinstance(self.model.last_layer, (SoftmaxWithLoss, SigmoidWithLoss))
+        scored = (isinstance(self.model, Sequential) and isinstance(self.model.last_layer, (SoftmaxWithLoss, SigmoidWithLoss))
+                  or self.book and callable(getattr(self.model, "accuracy", None)))
         metrics = ["loss", "accuracy"] if scored else ["loss"]
         if validation_data is not None:
             metrics += [f"val_{m}" for m in metrics]
@@ -641,17 +645,20 @@ class Trainer:
                 idx = order[start : start + batch_size]
                 xb, tb = x[idx], t[idx]
             with np.errstate(**_DIVERGING):  # overflow is how a run diverges: it ends in TrainingError, not in a warning
-                loss = model.loss(xb, tb)
-                if not math.isfinite(loss):
-                    raise self._nonfinite(loss, b, xb)
-                if eager:
-                    model.backward(need_dx=False, optimizer=optimizer)  # no dx for the data
+                if self.book:
+                    loss = self._book_step(xb, tb, b)
                 else:
-                    if sequential:
-                        model.backward(need_dx=False)
+                    loss = model.loss(xb, tb)
+                    if not math.isfinite(loss):
+                        raise self._nonfinite(loss, b, xb)
+                    if eager:
+                        model.backward(need_dx=False, optimizer=optimizer)  # no dx for the data
                     else:
-                        model.backward()
-                    optimizer.update(params, model.grads)
+                        if sequential:
+                            model.backward(need_dx=False)
+                        else:
+                            model.backward()
+                        optimizer.update(params, model.grads)
             if scorer is not None:
                 scorer.record(model.scores, start, idx)
             size = len(xb)
@@ -665,7 +672,38 @@ class Trainer:
         logs = {"loss": loss_sum / n}
         if scorer is not None:
             logs["accuracy"] = scorer.accuracy(order)
+        elif self.book and "accuracy" in self.metrics:  # as the book's train loop: the whole training set, after the epoch
+            logs["accuracy"] = float(model.accuracy(x, t))
         return logs
+
+    def _book_step(self, xb: np.ndarray, tb: np.ndarray, batch: int) -> float:
+        """One step of a book net: grads = net.gradient(x, t), then the optimizer's update of net.params; the batch's loss.
+
+        The loss is the one gradient computed on its way (its own call of net.loss, seen through a
+        wrapper on the instance); a gradient that never calls net.loss has it computed before the update.
+        """
+        model, seen = self.model, []
+        own = vars(model).get("loss")
+        loss_of = model.loss
+
+        def loss(*args: Any, **kwargs: Any) -> Any:
+            value = loss_of(*args, **kwargs)
+            seen.append(value)
+            return value
+
+        model.loss = loss
+        try:
+            grads = model.gradient(xb, tb)
+        finally:
+            if own is None:
+                del model.loss
+            else:
+                model.loss = own
+        value = float(seen[-1]) if seen else float(model.loss(xb, tb))
+        if not math.isfinite(value):
+            raise self._nonfinite(value, batch, xb)
+        self.optimizer.update(model.params, grads)
+        return value
 
     def evaluate(self, x: np.ndarray, t: np.ndarray, *, batch_size: int = 1000) -> dict[str, float]:
         """{"loss": mean loss, "accuracy": fraction correct (when the loss defines it)} over (x, t), in batches, in inference mode."""
@@ -716,7 +754,7 @@ class Trainer:
             layer = f"the loss {type(model.last_layer).__name__}"
             out: Any = xb
             for i, lyr in enumerate(model.layers):
-                out = lyr.forward(out)
+                out = protocol.call(lyr, out, training=True)
                 if not np.all(np.isfinite(out)):
                     layer = f"layer {i} ({type(lyr).__name__})"
                     break
@@ -734,11 +772,15 @@ class Trainer:
         save_model(path, self.model, optimizer=self.optimizer, rng=self.rng, extra={**(extra or {}), **state})
 
     @classmethod
-    def load_checkpoint(cls, path: str | os.PathLike[str], *, callbacks: Iterable[Any] = (), verbose: int = 1) -> Trainer:
-        """A Trainer that continues exactly where save_checkpoint left off (same next shuffle, same optimizer step)."""
+    def load_checkpoint(cls, path: str | os.PathLike[str], *, model: Any = None, callbacks: Iterable[Any] = (),
+                        verbose: int = 1) -> Trainer:
+        """A Trainer that continues exactly where save_checkpoint left off (same next shuffle, same optimizer step).
+
+        For a net in the book's style, which minigrad cannot rebuild, pass the net as `model`: the saved weights go into it.
+        """
         from .serialization import ModelFileError, load_checkpoint
 
-        ck = load_checkpoint(path)
+        ck = load_checkpoint(path, model)
         state = ck.extra.get("trainer")
         where = f"Trainer.load_checkpoint: {os.fspath(path)}"
         if ck.optimizer is None or ck.rng is None or state is None:

@@ -472,7 +472,7 @@ def test_gradcheck_checks_a_loss_with_integer_labels(tmp_path, monkeypatch, caps
 def test_gradcheck_with_the_wrong_number_of_inputs_fails_saying_so(tmp_path, monkeypatch, capsys, layer_file):
     assert call(tmp_path, monkeypatch, "gradcheck", "my_layers.py:Square", "--shapes", "3", "3") == 1
     out = capsys.readouterr().out
-    assert "FAIL: Square raised TypeError" in out and "one shape per input" in out
+    assert "FAIL: TypeError: " in out and "gradcheck: Square.forward raised TypeError" in out and "one shape per input" in out
 
 
 @pytest.mark.parametrize("name", ["make_square", "square"])

@@ -100,7 +100,7 @@ def test_a_correct_layer_gives_a_truthy_result_with_one_row_per_tensor():
     assert [t.name for t in result.tensors] == ["x", "W", "b"]
     text = str(result)
     assert text.splitlines()[0].startswith("gradcheck Affine: ok")
-    for part in ("eps=1e-06", "atol=1e-07", "rtol=1e-05", "seed=0", "hygiene: ok"):
+    for part in ("eps=1e-06", "atol=1e-07", "rtol=1e-03", "seed=0", "hygiene: ok"):
         assert part in text
     assert len(text.splitlines()) == 2 + 3 + 1  # header, column names, a row per tensor, hygiene
 

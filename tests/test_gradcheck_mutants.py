@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from book_code import SoftmaxWithLoss as BookSoftmaxWithLoss
 from book_layers import BookDropout, BookReLU, GeneratorDropout, MaxPool2, RowMax, RunningBatchNorm
 
 from minigrad import (
@@ -259,6 +260,15 @@ class ReLUBackwardIgnoresMask(BookReLU):
         return dout.copy()
 
 
+class ReLUMaskInverted(BookReLU):
+    """backward zeroes where x > 0 instead of where x <= 0 (the mask inverted)."""
+
+    def backward(self, dout):
+        dx = dout.copy()
+        dx[~self.mask] = 0
+        return dx
+
+
 class BatchNormMissingMeanTerm(RunningBatchNorm):
     """dx without the term through the batch mean (and variance)."""
 
@@ -304,7 +314,6 @@ def cases(dtype=np.float64):
         "stale cached x": (lambda r: (affine(r, D, M, AffineStaleCache), [x(r)]), {"W"}),
         "forward modifies W": (lambda r: (affine(r, D, M, AffineScalesParams), [x(r)]), {"W"}),
         "ReLU sign error": (lambda r: (ReLUSignError(), [x(r)]), {"x"}),
-        "backward writes into dout": (lambda r: (ReLUWritesDout(), [x(r)]), {"dout"}),
         "sigmoid backward uses x": (lambda r: (SigmoidUsesX(), [x(r)]), {"x"}),
         "tanh derivative sign": (lambda r: (TanhWrongDerivative(), [x(r)]), {"x"}),
         "mul partials swapped": (lambda r: (MulSwapped(), [x(r), x(r)]), {"x", "y"}),
@@ -345,6 +354,9 @@ NEW = {
         lambda r, dt: (MaxPool2(), [away_from_zero(r, (2, 2, 4, 4), dt)]), {"x"}),
     "ReLU: backward ignores the mask": (
         lambda r, dt: (ReLUBackwardIgnoresMask(), [away_from_zero(r, (5, 6), dt)]),
+        lambda r, dt: (BookReLU(), [away_from_zero(r, (5, 6), dt)]), {"x"}),
+    "ReLU: mask inverted in backward": (
+        lambda r, dt: (ReLUMaskInverted(), [away_from_zero(r, (5, 6), dt)]),
         lambda r, dt: (BookReLU(), [away_from_zero(r, (5, 6), dt)]), {"x"}),
     "batch norm: dx misses the mean term": (bn(BatchNormMissingMeanTerm), bn(RunningBatchNorm), {"x"}),
     "batch norm: dgamma is dbeta": (bn(BatchNormDgammaWrong), bn(RunningBatchNorm), {"gamma"}),
@@ -402,3 +414,29 @@ def test_the_correct_layer_on_the_same_inputs_passes(name):
 
 def test_the_catalog_holds_at_least_thirty_distinct_mistakes():
     assert len(CASES) >= 30
+
+
+# The book's conventions: right gradients where minigrad uses them, so notes by default and failures under strict=True.
+# name -> (make (layer, inputs) from rng, the note's check, the tensors it names)
+CONVENTIONS = {
+    "backward writes into dout (the book's Relu)": (
+        lambda r: (ReLUWritesDout(), [away_from_zero(r, (3, 4))]), "dout changed", {"dout"}),
+    "a loss ignores dout (the book's SoftmaxWithLoss)": (
+        lambda r: (BookSoftmaxWithLoss(), [away_from_zero(r, (3, 10)), r.integers(0, 10, 3)]), "ignores dout", {"x"}),
+}
+
+
+@pytest.mark.parametrize("name", CONVENTIONS)
+@pytest.mark.parametrize("seed", range(3))
+def test_a_book_convention_passes_with_a_note_and_fails_under_strict(name, seed):
+    make, check, named = CONVENTIONS[name]
+    result = gradcheck(*_flat(make(np.random.default_rng(seed))))
+    assert result and not result.hygiene, f"{name}:\n{result}"
+    assert any(n.check == check and set(n.tensors) == named for n in result.notes), f"{name}:\n{result}"
+    strict = gradcheck(*_flat(make(np.random.default_rng(seed))), strict=True)
+    assert not strict and named <= set(strict.failed) and check in [h.check for h in strict.hygiene], f"{name}:\n{strict}"
+
+
+def _flat(made):
+    layer, inputs = made
+    return (layer, *inputs)

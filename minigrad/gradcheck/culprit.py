@@ -1,11 +1,12 @@
-"""Per-layer localisation: which layer of a failing Sequential or Graph has a wrong backward of its own.
+"""Per-layer localisation: which layer of a failing Sequential, Graph or book net has a wrong backward of its own.
 
 The net is run once more, forward and backward with the check's dout, recording what each layer
 receives: its inputs in forward and its upstream gradient in backward (a Sequential's chain is run
 here layer by layer, as Sequential.forward/backward run it; a Graph keeps every value and gradient in
 `values` and `gradients`). Each layer is then gradchecked alone on exactly those inputs with exactly
 that dout, in forward order, and the first that fails is the culprit: its index for a Sequential
-("3", or "loss"), its node name for a Graph, a dotted path through nested nets ("2.1"). A layer's
+("3", or "loss"), its node name for a Graph, a dotted path through nested nets ("2.1"), its key in
+a book net's `layers` ("Affine2") or the last layer's attribute name ("lastLayer"). A layer's
 own check does not depend on the layers around it being right, so a wrong layer downstream cannot
 make a correct one fail. Works for any layer that follows the protocol: nothing is subclassed or
 wrapped.
@@ -13,10 +14,11 @@ wrapped.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from .. import protocol
 from .report import GradcheckResult
 
 Step = tuple[str, Any, tuple[Any, ...], Any]  # name, layer, inputs, upstream gradient
@@ -31,6 +33,8 @@ def find_culprit(net: Any, arrays: list[np.ndarray], dout: Any, options: dict[st
         steps = _sequential(net, arrays, dout)
     elif isinstance(net, Graph):
         steps = _graph(net, arrays, dout)
+    elif protocol.is_net(net) and isinstance(getattr(net, "layers", None), Mapping):
+        steps = _book_net(net, arrays)
     else:
         return None
     for name, layer, inputs, upstream in steps:
@@ -51,10 +55,10 @@ def _sequential(net: Any, arrays: list[np.ndarray], dout: Any) -> list[Step]:
     x: Any = arrays[0]
     for layer in layers:
         inputs.append((np.array(x),))
-        x = layer.forward(x)
+        x = protocol.call(layer, x, training=net.training)
     if with_loss:
         inputs.append((np.array(x), *(np.array(a) for a in arrays[1:])))
-        net.last_layer.forward(x, *arrays[1:])
+        protocol.call(net.last_layer, x, *arrays[1:], training=net.training)
         layers.append(net.last_layer)
     upstream: list[Any] = [None] * len(layers)
     d = dout
@@ -62,6 +66,31 @@ def _sequential(net: Any, arrays: list[np.ndarray], dout: Any) -> list[Step]:
         upstream[i] = np.array(d)
         d = layers[i].backward(d)
     names = [str(i) for i in range(len(net.layers))] + (["loss"] if with_loss else [])
+    return list(zip(names, layers, inputs, upstream))
+
+
+def _book_net(net: Any, arrays: list[np.ndarray]) -> list[Step]:
+    """A book net's layers (net.layers, then lastLayer or last_layer) with the inputs and upstream gradient each receives.
+
+    Run as the book's gradient runs them: forward in training mode, the last layer's backward from
+    dout = 1, each layer handed a copy of what the next one returned (the book's Relu writes into it).
+    """
+    names, layers = list(net.layers), list(net.layers.values())
+    last = next((a for a in ("lastLayer", "last_layer") if protocol.is_layer(getattr(net, a, None))), None)
+    if last is not None:
+        names.append(last)
+        layers.append(getattr(net, last))
+    inputs: list[tuple[Any, ...]] = []
+    x: Any = arrays[0]
+    for i, layer in enumerate(layers):
+        given = (x, *arrays[1:]) if i == len(net.layers) else (x,)  # the last layer also gets the targets
+        inputs.append(tuple(np.array(a) for a in given))
+        x = protocol.call(layer, *given, training=True)
+    upstream: list[Any] = [None] * len(layers)
+    d: Any = 1.0 if last is not None else np.ones_like(x)
+    for i in range(len(layers) - 1, -1, -1):
+        upstream[i] = np.array(d)
+        d = layers[i].backward(np.array(d) if isinstance(d, np.ndarray) else d)
     return list(zip(names, layers, inputs, upstream))
 
 

@@ -11,6 +11,7 @@ input), evaluates the check's objective f (Σ dout · y, or the loss) and restor
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -77,8 +78,9 @@ def step(c: Any, x: np.ndarray, base: np.ndarray, v: np.ndarray, g: np.ndarray, 
     return fp, fm, ana
 
 
-def probe(c: Any, x: np.ndarray, base: np.ndarray, v: np.ndarray, g: np.ndarray) -> tuple[str, float, float, float, float]:
-    """One direction: "ok", "kink" or "fail", with analytic, numerical and the one-sided slopes.
+def probe(c: Any, x: np.ndarray, base: np.ndarray, v: np.ndarray, g: np.ndarray,
+          support: int) -> tuple[str, float, float, float, float]:
+    """One direction over `support` elements: "ok", "kink" or "fail", with analytic, numerical and the one-sided slopes.
 
     A direction that misses is measured again with h/10, then h/100 (a smaller step only shrinks the
     truncation error; its round-off stayed within the same tolerances in the sweep): in a net many
@@ -88,7 +90,7 @@ def probe(c: Any, x: np.ndarray, base: np.ndarray, v: np.ndarray, g: np.ndarray)
     for h in (c.eps, c.eps / 10, c.eps / 100):
         fp, fm, ana = step(c, x, base, v, g, h, gv)
         num = (fp - fm) / (2 * h)
-        allowed = c.atol + c.rtol * abs(num)
+        allowed = c.allowed(num, support)
         if abs(ana - num) <= allowed:
             return "ok", ana, num, (fp - c.f0) / h, (c.f0 - fm) / h
     sp, sm = (fp - c.f0) / h, (c.f0 - fm) / h
@@ -99,11 +101,11 @@ def directional(c: Any, name: str, kind: str, x: np.ndarray, g: np.ndarray, base
     """A few seeded directions v: (f(x + h v) - f(x - h v)) / 2h against <g, v>; fall back when they cannot decide.
 
     v is uniform in [-1, 1) per element, so each element moves by up to h as in the element-wise
-    check, and the same tolerances apply to the directional derivative (no inflation). A kinked
-    direction is replaced by a new draw, up to twice `directions` draws; if fewer than `directions`
-    were clean, or one failed, the tensor is checked again element by element (or split or bisected
-    beyond FALLBACK_MAX elements), so that kinks are excluded element by element and the report
-    names the failing element. `base` holds x's values (x is restored to it after each step).
+    check, and a direction screens at rtol/√n for n elements (Check.allowed). A kinked direction is
+    replaced by a new draw, up to twice `directions` draws; if fewer than `directions` were clean,
+    or one missed, the tensor is checked again element by element (or split or bisected beyond
+    FALLBACK_MAX elements): the elements decide, so that kinks are excluded element by element, a
+    direction no element confirms is not a failure, and the report names the failing element. `base` holds x's values (x is restored to it after each step).
     """
     t = TensorCheck(name, kind, x.shape, "directional")
     anas, nums, sps, sms, vs = [], [], [], [], []
@@ -111,26 +113,26 @@ def directional(c: Any, name: str, kind: str, x: np.ndarray, g: np.ndarray, base
         v = c.rng.random(x.shape)
         v *= 2.0
         v -= 1.0  # uniform in [-1, 1), bit for bit 2.0 * random - 1.0
-        outcome, ana, num, sp, sm = probe(c, x, base, v, g)
+        outcome, ana, num, sp, sm = probe(c, x, base, v, g, x.size)
         t.kinks += outcome == "kink"
         for seq, value in ((anas, ana), (nums, num), (sps, sp), (sms, sm), (vs, v)):
             seq.append(value)
     t.checked = len(anas)
-    if t.kinks == 0 and len(anas) == c.directions and all(abs(a - n) <= c.atol + c.rtol * abs(n) for a, n in zip(anas, nums)):
-        return _passed(c, t, anas, nums)  # the common case, in plain floats (numpy is slow on 3 numbers)
+    atol, rtol = c.atol, c.rtol / math.sqrt(x.size)  # Check.allowed, inlined: the common case in plain floats
+    if t.kinks == 0 and len(anas) == c.directions and all(abs(a - n) <= atol + rtol * abs(n) for a, n in zip(anas, nums)):
+        return _passed(c, t, anas, nums, x.size)  # the common case, in plain floats (numpy is slow on 3 numbers)
     nums_a = np.array(nums)
-    judge(t, np.array(anas), nums_a, c.allowed(nums_a), (np.array(sps), np.array(sms)),
+    judge(t, np.array(anas), nums_a, c.allowed(nums_a, x.size), (np.array(sps), np.array(sms)),
           lambda i: f"dir {i[0]}", c.max_kink_fraction)
     clean = len(anas) - t.kinks
     t.too_many_kinks = False
     if t.failures == 0 and clean >= c.directions:
         return t
     if x.size <= FALLBACK_MAX:
-        e = elementwise(c, name, kind, x, g, "directional→elementwise")
-        if e.ok and e.kinks == 0 and t.failures:  # every element agrees, yet a direction did not: report the directions
-            t.mode = "directional (elements agree)"
-            return t
-        return e  # (a direction over several kinks need not bracket the analytic value: the elements decide)
+        # the elements decide: a direction that no element confirms is not a failure (it sums every element's
+        # error, and <g, v> may cancel far below the elements' scale), and one over several kinks need not
+        # bracket the analytic value
+        return elementwise(c, name, kind, x, g, "directional→elementwise")
     if t.kinks == 0:
         worst = int(t.worst.split()[1]) if isinstance(t.worst, str) else 0
         b, outcome = bisect(c, t, x, g, base, vs[worst])
@@ -140,10 +142,10 @@ def directional(c: Any, name: str, kind: str, x: np.ndarray, g: np.ndarray, base
     return split(c, name, kind, x, g, base)
 
 
-def _passed(c: Any, t: TensorCheck, anas: list[float], nums: list[float]) -> TensorCheck:
+def _passed(c: Any, t: TensorCheck, anas: list[float], nums: list[float], support: int) -> TensorCheck:
     """Every direction agreed: the worst one (largest error relative to its allowance), as kinks.judge would report it."""
     errs = [abs(a - n) for a, n in zip(anas, nums)]
-    scores = [e / (c.atol + c.rtol * abs(n)) if c.atol + c.rtol * abs(n) > 0 else e / 1e-300 for e, n in zip(errs, nums)]
+    scores = [e / c.allowed(n, support) if c.allowed(n, support) > 0 else e / 1e-300 for e, n in zip(errs, nums)]
     rels = [e / max(abs(a), abs(n)) if max(abs(a), abs(n)) > 0 else 0.0 for e, a, n in zip(errs, anas, nums)]
     k = max(range(len(scores)), key=scores.__getitem__)
     t.max_abs, t.max_rel, t.worst = max(errs), max(rels), f"dir {k}"
@@ -175,7 +177,7 @@ def bisect(c: Any, t: TensorCheck, x: np.ndarray, g: np.ndarray, base: np.ndarra
     k = int(idx[0])
     e = np.zeros(x.size)
     e[k] = 1.0
-    outcome, _, num, _, _ = probe(c, x, base, e.reshape(x.shape), g)
+    outcome, _, num, _, _ = probe(c, x, base, e.reshape(x.shape), g, 1)
     pos = np.unravel_index(k, x.shape)
     t.mode = "directional→bisect"
     t.worst = tuple(int(i) for i in pos)
@@ -199,7 +201,7 @@ def split(c: Any, name: str, kind: str, x: np.ndarray, g: np.ndarray, base: np.n
         idx = stack.pop()
         w = np.zeros(x.size)
         w[idx] = signs[idx]
-        outcome, ana, num, _, _ = probe(c, x, base, w.reshape(x.shape), g)
+        outcome, ana, num, _, _ = probe(c, x, base, w.reshape(x.shape), g, idx.size)
         probes += 1
         if outcome != "ok" and idx.size > 1:
             half = idx.size // 2
@@ -209,7 +211,7 @@ def split(c: Any, name: str, kind: str, x: np.ndarray, g: np.ndarray, base: np.n
             t.kinks += 1
             continue
         err = abs(ana - num)
-        score = err / (c.atol + c.rtol * abs(num))
+        score = err / c.allowed(num, idx.size)
         t.failures += outcome == "fail"
         if score > worst_score:
             worst_score = score
