@@ -48,7 +48,8 @@ def test_the_teachers_notebook_runs_and_shows_its_pictures_and_tables(tmp_path):
     kinds = [key for o in outputs for key in o.get("data", {})]
     assert kinds.count("image/svg+xml") == 1  # the price graph drawn
     assert kinds.count("image/png") >= 2  # the descent path and the learning curve
-    assert kinds.count("text/html") == 2  # the two gradcheck reports
+    assert kinds.count("text/html") == 3  # the step-through page of the price graph, and the two gradcheck reports
+    assert sum(o.get("data", {}).get("text/html", "").startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;') for o in outputs) == 1
     text = "".join(o.get("text", "") for o in outputs)
     assert "0.510825457099338" in text and "[-2.58983747e+13 -1.29524862e+12]" in text
 
