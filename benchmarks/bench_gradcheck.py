@@ -5,6 +5,7 @@
     python benchmarks/bench_gradcheck.py --sweep    # the step/tolerance measurement behind gradcheck's defaults
     python benchmarks/bench_gradcheck.py --rev REV  # a passing check: this tree's gradcheck against REV's, in one process
     python benchmarks/bench_gradcheck.py --kinks    # how much of a kinked tensor is verified (the kink rule's measurement)
+    python benchmarks/bench_gradcheck.py --book-loss  # the book's SoftmaxWithLoss per rtol (the tolerance rule's measurement)
 
 Both timings use the same net (784-50-10, 39,760 parameters), the same inputs and the same BLAS
 setting (one thread unless OPENBLAS_NUM_THREADS etc. are set: small matrix products on a shared
@@ -189,6 +190,36 @@ def kinks() -> None:
                   f"{t.failures:>6}  {t.status} ({took * 1e3:.0f} ms)")
 
 
+def _tests_module(name: str):
+    """tests/<name>.py loaded by its path (registered under its name, so the helpers import each other)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent.parent / "tests" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def book_loss(draws: int = 300) -> None:
+    """The tolerance rule, measured: the book's SoftmaxWithLoss (log(y + 1e-7)) on 10 classes, element by element, per rtol."""
+    _tests_module("book_layers")
+    book = _tests_module("book_code")
+    print(f"the book's SoftmaxWithLoss, 10 classes, N(0, 1) scores, batches of 1-10: {draws} draws, element by element")
+    print(f"{'rtol':>6}  {'failed':>6}  {'largest rel. error':>18}")
+    for rtol in (1e-5, 1e-4, 1e-3):
+        failed, worst = 0, 0.0
+        for seed in range(draws):
+            r = np.random.default_rng(seed)
+            n = int(r.integers(1, 11))
+            res = gradcheck(book.SoftmaxWithLoss(), r.standard_normal((n, 10)), r.integers(0, 10, n), rtol=rtol,
+                            mode="elementwise", hygiene=False)
+            failed += not res
+            worst = max(worst, res.tensors[0].max_rel)
+        print(f"{rtol:>6.0e}  {failed:>6}  {worst:>18.1e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="run the batch-100 element-wise pass in full")
@@ -196,6 +227,7 @@ def main() -> None:
     parser.add_argument("--rev", help="time a passing check against this git revision's gradcheck instead")
     parser.add_argument("--rounds", type=int, default=40, help="interleaved rounds for --rev")
     parser.add_argument("--kinks", action="store_true", help="print the kink rule's measurement instead")
+    parser.add_argument("--book-loss", action="store_true", help="print the tolerance rule's measurement instead")
     args = parser.parse_args()
     if args.sweep:
         sweep()
@@ -203,6 +235,8 @@ def main() -> None:
         against(args.rev, args.rounds)
     elif args.kinks:
         kinks()
+    elif args.book_loss:
+        book_loss()
     else:
         bench(args.full)
 

@@ -41,6 +41,12 @@ def test_gradcheck_benchmark_measures_the_kink_rule_and_compares_with_a_revision
     assert "working tree" in out and "  100 " in out
 
 
+def test_gradcheck_benchmark_measures_the_tolerance_rule_on_the_books_loss():
+    rows = {line.split()[0]: line.split() for line in run("bench_gradcheck.py", "--book-loss").splitlines()[2:]}
+    assert rows["1e-03"][1] == "0" and rows["1e-04"][1] == "0"  # the default rtol passes the book's SoftmaxWithLoss
+    assert int(rows["1e-05"][1]) > 0  # which rtol 1e-5 did not: the measurement behind the default
+
+
 def test_fit_benchmark_prints_the_trainer_overhead_and_peak_memory():
     try:
         load_fashion_mnist(download=False)
