@@ -46,12 +46,13 @@ def test_the_teachers_notebook_runs_and_shows_its_pictures_and_tables(tmp_path):
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     kinds = [key for o in outputs for key in o.get("data", {})]
-    assert kinds.count("image/svg+xml") == 1  # the price graph drawn
+    assert kinds.count("image/svg+xml") == 2  # the price graph drawn: hand-wired, and recorded by Variables
     assert kinds.count("image/png") >= 2  # the descent path and the learning curve
     assert kinds.count("text/html") == 3  # the step-through page of the price graph, and the two gradcheck reports
     assert sum(o.get("data", {}).get("text/html", "").startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;') for o in outputs) == 1
     text = "".join(o.get("text", "") for o in outputs)
     assert "0.510825457099338" in text and "[-2.58983747e+13 -1.29524862e+12]" in text
+    assert "715.0000000000001 2.2 110.00000000000001 3.3000000000000003 165.0 650.0" in text and "6.0 8.0" in text  # Variables
 
 
 def texts(nb) -> list[tuple[str, str, str]]:
