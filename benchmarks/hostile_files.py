@@ -6,8 +6,9 @@ model JSON claiming huge shapes or thousands of layers, JSON nested 100,000 deep
 that decompresses a thousandfold, an .npy header that lies about its shape, a gzip IDX file with
 1 GiB of zeros behind a 4-byte header; and since issue 21: a convolution padded by 3000 or 10**6 and
 predicted on one 8x8 image, layers that cannot run one after another, impossible batch-norm
-statistics (a negative variance, NaN), IDX headers claiming 2**64 bytes, and a named pipe as the
-target of a save. Run: python benchmarks/hostile_files.py
+statistics (a negative variance, NaN), IDX headers claiming 2**64 bytes, a named pipe as the target
+of a save; pickles (the book's weight format) that would run a shell command or whose array claims a
+terabyte. Run: python benchmarks/hostile_files.py
 """
 
 import os
@@ -70,6 +71,12 @@ def make() -> None:
     dims = (2**31, 2**31, 4)  # 2**64 bytes: int64 arithmetic wrapped this to 0
     open("idx-absurd-idx3-ubyte", "wb").write(bytes([0, 0, 8, 3]) + b"".join(d.to_bytes(4, "big") for d in dims) + bytes(10))
     os.mkfifo("pipe-target.npz")
+    import pickle
+    class Exploit:
+        def __reduce__(self): return os.system, ("touch ran-os-system",)
+    open("os-system.pkl", "wb").write(pickle.dumps({"W1": np.ones(2), "x": Exploit()}, protocol=4))
+    good = pickle.dumps(np.zeros(1), protocol=3)  # the state's shape (1,) becomes (2**40,); the 8 bytes of data stay
+    open("array-1TiB.pkl", "wb").write(good.replace(b"K\x01\x85", b"\x8a\x06" + (2**40).to_bytes(6, "little") + b"\x85", 1))
 
 
 
@@ -81,10 +88,11 @@ CASES += [(name, f"{LOAD}({name!r}).predict(np.zeros((1, 1, 8, 8)))") for name i
     "conv-pad-3000.npz", "conv-pad-1000000.npz", "chain-mismatch.npz", "bn-negative-var.npz", "bn-nan-mean.npz")]
 CASES += [("idx-absurd-idx3-ubyte", f"{IDX}('idx-absurd-idx3-ubyte')"),
           ("pipe-target.npz", "minigrad.serialization.save_model('pipe-target.npz', minigrad.TwoLayerNet(4, 3, 2, rng=0))")]
+CASES += [(name, f"minigrad.pickles.read_pickle({name!r})") for name in ("os-system.pkl", "array-1TiB.pkl")]
 CODE = """
 import resource, sys, time
 import numpy as np
-import minigrad, minigrad.serialization, minigrad.datasets
+import minigrad, minigrad.serialization, minigrad.datasets, minigrad.pickles
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 try:
@@ -101,6 +109,7 @@ def measure() -> None:
         mib, sec, outcome = out.split("\t")
         size = os.path.getsize(name) if os.path.isfile(name) else 0
         print(f"{name:26} {size:>9} {mib:>14} {float(sec):>8.3f}  {outcome}")
+    print("os-system.pkl ran its command:", os.path.exists("ran-os-system"))
 
 
 if __name__ == "__main__":

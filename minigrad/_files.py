@@ -19,7 +19,11 @@ from typing import BinaryIO, Callable
 
 import numpy as np
 
-__all__ = ["atomic_write", "read_npz", "MAX_RATIO"]
+__all__ = ["atomic_write", "read_npz", "MAX_RATIO", "ModelFileError"]
+
+class ModelFileError(ValueError):
+    """A file that is not a minigrad model, is truncated or corrupt, or holds another architecture."""
+
 
 _TMP = ".minigrad-tmp"
 """The suffix of every temporary file atomic_write makes: `.<name>.<pid>.<random>.minigrad-tmp`."""

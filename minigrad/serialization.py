@@ -28,7 +28,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from ._files import atomic_write, read_npz
+from ._files import ModelFileError, atomic_write, read_npz
 from .conv import Convolution, Pooling
 from .layers import Affine, ReLU, Sigmoid, Tanh
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
@@ -49,10 +49,6 @@ BOOK_NET = "book net"
 """The architecture entry of a net in the book's style (params, loss, gradient): only its weights are in the file."""
 PARAMETER_FREE = {cls.__name__: cls for cls in (ReLU, Sigmoid, Tanh, SoftmaxWithLoss, SigmoidWithLoss, MeanSquaredError)}
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
-
-
-class ModelFileError(ValueError):
-    """A file that is not a minigrad model, is truncated or corrupt, or holds another architecture."""
 
 
 @dataclass
