@@ -11,7 +11,7 @@ from .conv import Convolution, Pooling
 from .layers import Affine, AddLayer, Layer, MulLayer, ReLU, Sigmoid, Tanh
 from .normalization import BatchNormalization, Dropout
 from .losses import Loss, MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
-from .models import MultiLayerNet, SimpleConvNet, TwoLayerNet
+from .models import DeepConvNet, MultiLayerNet, SimpleConvNet, TwoLayerNet
 from .network import Graph, Sequential
 from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop, get_optimizer
 from .serialization import load_checkpoint, load_model, save_model
@@ -53,6 +53,7 @@ __all__ = [
     "TwoLayerNet",
     "MultiLayerNet",
     "SimpleConvNet",
+    "DeepConvNet",
     "GradcheckResult",
     "GradcheckError",
     "SGD",

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from ._files import ModelFileError
 from .arguments import RandomLike, float_dtype, generator, integer, number
 from .conv import Convolution, Pooling, conv_output_size
 from .layers import AddLayer, Affine, MulLayer, ReLU, Sigmoid, Tanh, init_weight
 from .losses import SoftmaxWithLoss
 from .network import Graph, Sequential
 from .normalization import BatchNormalization, Dropout
+from .pickles import read_pickle, write_pickle
+from .protocol import buffers as buffers_of
 from .protocol import params as params_of
 
-__all__ = ["TwoLayerNet", "MultiLayerNet", "SimpleConvNet", "price_graph", "book_keys"]
+__all__ = ["TwoLayerNet", "MultiLayerNet", "SimpleConvNet", "DeepConvNet", "price_graph", "book_keys"]
 
 
 def book_keys(layers: Sequence[Any]) -> dict[str, str]:
@@ -38,7 +42,80 @@ ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 INIT_ALIASES = {"relu": "he", "sigmoid": "xavier", "tanh": "xavier"}
 
 
-class TwoLayerNet(Sequential):
+def _book_arrays(layers: Sequence[Any]) -> dict[str, np.ndarray]:
+    """The chain's parameters and running statistics by the book's names, each numbered by the layers holding it so far: W1, b1, gamma1, running_mean1, ..., W2."""
+    counts: dict[str, int] = {}
+    arrays = {}
+    for layer in layers:  # numbered as book_keys numbers params
+        for name, a in {**params_of(layer), **buffers_of(layer)}.items():
+            counts[name] = counts.get(name, 0) + 1
+            arrays[f"{name}{counts[name]}"] = a
+    return arrays
+
+
+HOMOGENEOUS = (ReLU, Pooling, Dropout)
+"""Layers f with f(c·x) = c·f(x) for c > 0: a Dropout's factor passes through them."""
+
+
+def _dropout_scales(layers: Sequence[Any]) -> dict[int, float]:
+    """id of each weight array that takes book Dropouts' (1 − r) factors -> their product.
+
+    A Dropout's factor goes to the next Affine or Convolution across ReLU, Pooling and Dropout (its W
+    only), or, when none follows, to the one before (its W and b: c·(x·W + b) = x·cW + cb).
+    """
+    scales: dict[int, float] = {}
+    for i, layer in enumerate(layers):
+        if type(layer) is not Dropout:
+            continue
+        for path, names in ((layers[i + 1 :], ("W",)), (layers[i - 1 :: -1] if i else [], ("W", "b"))):
+            target = next((lay for lay in path if not isinstance(lay, HOMOGENEOUS)), None)
+            if isinstance(target, (Affine, Convolution)):
+                for name in names:
+                    a = target.params[name]
+                    scales[id(a)] = scales.get(id(a), 1.0) * (1 - layer.dropout_ratio)
+                break
+        else:
+            raise ValueError(f"the Dropout at layer {i} has no Affine or Convolution to take its factor (only ReLU, Pooling and Dropout between)")
+    return scales
+
+
+class BookParams:
+    """The book's load_params / save_params for a preset: a pickle of the book's names (W1, b1, ...) to arrays.
+
+    The book's Dropout scales by (1 − r) at inference and minigrad's (inverted) Dropout by 1/(1 − r)
+    in training, so weights trained by the book carry that factor into minigrad's next layer:
+    load_params multiplies it in, save_params divides it out, and the book's predict(x) with
+    train_flg=False and minigrad's predict(x) give the same scores from the same file.
+    """
+
+    layers: tuple[Any, ...]
+
+    def load_params(self, file_name: str | os.PathLike[str] = "params.pkl") -> None:
+        """Set every parameter from the book's pickle at file_name (read by minigrad.pickles: nothing in it runs)."""
+        where = f"{type(self).__name__}.load_params"
+        saved = read_pickle(file_name, where)
+        if not isinstance(saved, dict) or not all(isinstance(k, str) and isinstance(a, np.ndarray) for k, a in saved.items()):
+            raise ModelFileError(f"{where}: {os.fspath(file_name)} holds a {type(saved).__name__}, not a dict of names to arrays as the book's save_params writes")
+        arrays = _book_arrays(self.layers)
+        missing = [k for k in arrays if k not in saved and not k.startswith("running_")]  # the book saves no running statistics
+        unknown = [k for k in saved if k not in arrays]
+        if missing or unknown:
+            raise ModelFileError(f"{where}: {os.fspath(file_name)} lacks {missing} and has unknown {unknown}; this net's keys are {list(arrays)}")
+        for k, a in saved.items():
+            if a.shape != arrays[k].shape or a.dtype.kind not in "biuf":
+                raise ModelFileError(f"{where}: {os.fspath(file_name)} holds {k} of shape {a.shape} and dtype {a.dtype}, this net's {k} is a {arrays[k].dtype} array of shape {arrays[k].shape}")
+        scales = _dropout_scales(self.layers)
+        for k, a in saved.items():
+            arrays[k][...] = a
+            arrays[k] *= scales.get(id(arrays[k]), 1.0)
+
+    def save_params(self, file_name: str | os.PathLike[str] = "params.pkl") -> None:
+        """Write every parameter (and running statistic) to file_name as the book's save_params does: pickle.dump of a dict of arrays."""
+        scales = _dropout_scales(self.layers)
+        write_pickle(file_name, {k: a / scales[id(a)] if id(a) in scales else a.copy() for k, a in _book_arrays(self.layers).items()})
+
+
+class TwoLayerNet(BookParams, Sequential):
     """The chapter's net: Affine(D, H) → ReLU → Affine(H, C) → SoftmaxWithLoss, W ~ N(0, weight_init_std²); params W1, b1, W2, b2."""
 
     def __init__(
@@ -64,12 +141,12 @@ class TwoLayerNet(Sequential):
         }
 
 
-class MultiLayerNet(Sequential):
+class MultiLayerNet(BookParams, Sequential):
     """Affine → [BatchNormalization] → activation → [Dropout] per hidden size, then Affine → SoftmaxWithLoss; L + ½λΣ‖W‖².
 
     The book's MultiLayerNet and MultiLayerNetExtend in one, accepting the book's argument names:
     weight_init_std ("relu"/"he", "sigmoid"/"xavier" or a standard deviation) for weight_init, and
-    dropout_ration for dropout_ratio. With weight_decay_lambda = λ > 0, loss(x, t) adds ½λ Σ‖W‖² over
+    dropout_ration for dropout_ratio; batchnorm_eps=1e-6 is the book's eps (10e-7). With weight_decay_lambda = λ > 0, loss(x, t) adds ½λ Σ‖W‖² over
     every Affine's W and backward adds λW to each dW, as the book does. params are keyed as the
     book's: W1, b1, (gamma1, beta1,) W2, ...
     """
@@ -90,6 +167,7 @@ class MultiLayerNet(Sequential):
         dropout_ratio: float = 0.5,
         use_batchnorm: bool = False,
         dropout_ration: float | None = None,
+        batchnorm_eps: float = 1e-5,
     ) -> None:
         if activation not in ACTIVATIONS:
             raise ValueError(
@@ -116,7 +194,7 @@ class MultiLayerNet(Sequential):
         layers: list = []
         for affine in affines[:-1]:  # the same weights with and without the extras, for a fair comparison
             m = affine.params["b"].size
-            layers += [affine, BatchNormalization(np.ones(m, dtype), np.zeros(m, dtype))] if use_batchnorm else [affine]
+            layers += [affine, BatchNormalization(np.ones(m, dtype), np.zeros(m, dtype), eps=batchnorm_eps)] if use_batchnorm else [affine]
             layers.append(ACTIVATIONS[activation]())
             if use_dropout:
                 layers.append(Dropout(dropout_ratio, rng=np.random.default_rng(rng.integers(2**63))))
@@ -135,6 +213,7 @@ class MultiLayerNet(Sequential):
             "use_dropout": bool(use_dropout),
             "dropout_ratio": float(dropout_ratio),
             "use_batchnorm": bool(use_batchnorm),
+            "batchnorm_eps": float(batchnorm_eps),
         }
 
     def forward(self, x: ArrayLike, t: ArrayLike | None = None) -> Any:
@@ -161,7 +240,7 @@ BOOK_CONV_PARAM = MappingProxyType({"filter_num": 30, "filter_size": 5, "pad": 0
 """The book's first layer: 30 filters of 5×5, no padding, stride 1."""
 
 
-class SimpleConvNet(Sequential):
+class SimpleConvNet(BookParams, Sequential):
     """The book's ch. 7 net: Convolution → ReLU → 2×2 max Pooling (stride 2) → Affine → ReLU → Affine → SoftmaxWithLoss.
 
     x (N, C, H, W) with (C, H, W) = input_dim. W ~ N(0, weight_init_std²) as the book, or weight_init="he".
@@ -220,6 +299,80 @@ class SimpleConvNet(Sequential):
             "dtype": np.dtype(dtype).name,
             "weight_init": weight_init,
             "use_batchnorm": bool(use_batchnorm),
+        }
+
+
+def _conv_param(where: str, arg: str, given: Mapping[str, int], default: Mapping[str, int]) -> dict[str, int]:
+    """given over default, once its keys are the book's (filter_num, filter_size, pad, stride)."""
+    if not isinstance(given, Mapping):
+        raise TypeError(f"{where}: {arg} must be a dict like {dict(default)}, got {type(given).__name__}")
+    unknown = sorted(set(given) - set(default))
+    if unknown:
+        raise ValueError(f"{where}: {arg} takes keys {sorted(default)}, got unknown {unknown}")
+    return {k: integer(v, where, f"{arg}[{k!r}]", least=0 if k == "pad" else 1) for k, v in {**default, **given}.items()}
+
+
+DEEP_CONV_PARAMS = tuple(MappingProxyType({"filter_num": n, "filter_size": 3, "pad": pad, "stride": 1})
+                         for n, pad in ((16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)))
+"""The book's six 3×3 convolutions: 16, 16, 32, 32, 64, 64 filters, the fourth padded by 2 (28×28 → 4×4 after three poolings)."""
+
+
+class DeepConvNet(BookParams, Sequential):
+    """The book's ch. 8 net: (Conv 3×3 → ReLU → Conv 3×3 → ReLU → 2×2 max Pooling) × 3 → Affine → ReLU → Dropout → Affine → Dropout → SoftmaxWithLoss.
+
+    x (N, C, H, W) with (C, H, W) = input_dim; He initialisation (W ~ N(0, 2/fan-in)) as the book;
+    each Dropout drops half, inverted (see BookParams for the book's weights). params W1, b1, ..., W8, b8.
+    """
+
+    def __init__(
+        self,
+        input_dim: Sequence[int] = (1, 28, 28),
+        conv_param_1: Mapping[str, int] = DEEP_CONV_PARAMS[0],
+        conv_param_2: Mapping[str, int] = DEEP_CONV_PARAMS[1],
+        conv_param_3: Mapping[str, int] = DEEP_CONV_PARAMS[2],
+        conv_param_4: Mapping[str, int] = DEEP_CONV_PARAMS[3],
+        conv_param_5: Mapping[str, int] = DEEP_CONV_PARAMS[4],
+        conv_param_6: Mapping[str, int] = DEEP_CONV_PARAMS[5],
+        hidden_size: int = 50,
+        output_size: int = 10,
+        rng: RandomLike = None,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
+        given = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
+        params = [_conv_param("DeepConvNet", f"conv_param_{i + 1}", p, d) for i, (p, d) in enumerate(zip(given, DEEP_CONV_PARAMS))]
+        if isinstance(input_dim, (str, bytes)) or not hasattr(input_dim, "__len__") or len(input_dim) != 3:
+            raise ValueError(f"DeepConvNet: input_dim must be (C, H, W), got {input_dim!r:.80}")
+        C, H, W = (integer(n, "DeepConvNet", f"input_dim[{i}]", least=1) for i, n in enumerate(input_dim))
+        hidden_size = integer(hidden_size, "DeepConvNet", "hidden_size", least=1)
+        output_size = integer(output_size, "DeepConvNet", "output_size", least=1)
+        rng, dtype = generator(rng, "DeepConvNet"), float_dtype(dtype, "DeepConvNet")
+        layers: list[Any] = []
+        for i, p in enumerate(params):
+            FN, F = p["filter_num"], p["filter_size"]
+            H, W = (conv_output_size(n, F, p["stride"], p["pad"]) for n in (H, W))
+            if H < 1 or W < 1 or (i % 2 and (H < 2 or W < 2)):
+                raise ValueError(
+                    f"DeepConvNet: conv_param_{i + 1} ({F}x{F}, stride {p['stride']}, pad {p['pad']}) turns the images into "
+                    f"{H}x{W}, too small{' for the 2x2 pooling after it' if i % 2 else ''}; input_dim is {tuple(input_dim)}"
+                )
+            filters = init_weight(C * F * F, FN, "he", rng, dtype).T.reshape(FN, C, F, F)  # as SimpleConvNet: one filter per row
+            layers += [Convolution(filters, np.zeros(FN, dtype=dtype), stride=p["stride"], pad=p["pad"]), ReLU()]
+            if i % 2:
+                layers.append(Pooling(2, 2, stride=2))
+                H, W = H // 2, W // 2
+            C = FN
+        def dropout() -> Dropout:
+            return Dropout(0.5, rng=np.random.default_rng(rng.integers(2**63)))
+
+        hidden, last = (Affine.from_sizes(d, m, "he", rng=rng, dtype=dtype) for d, m in ((C * H * W, hidden_size), (hidden_size, output_size)))
+        layers += [hidden, ReLU(), dropout(), last, dropout()]
+        super().__init__(*layers, loss=SoftmaxWithLoss(), keys=book_keys(layers))
+        self.config = {
+            "input_dim": [int(n) for n in input_dim],
+            **{f"conv_param_{i + 1}": p for i, p in enumerate(params)},
+            "hidden_size": hidden_size,
+            "output_size": output_size,
+            "dtype": np.dtype(dtype).name,
         }
 
 

@@ -32,7 +32,7 @@ from ._files import ModelFileError, atomic_write, read_npz
 from .conv import Convolution, Pooling
 from .layers import Affine, ReLU, Sigmoid, Tanh
 from .losses import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss
-from .models import MultiLayerNet, SimpleConvNet, TwoLayerNet
+from .models import DeepConvNet, MultiLayerNet, SimpleConvNet, TwoLayerNet
 from . import protocol
 from .network import Sequential, sublayers
 from .normalization import BatchNormalization, Dropout
@@ -44,7 +44,7 @@ __all__ = ["save_model", "load_model", "load_weights", "load_checkpoint", "Check
 FORMAT = "minigrad"
 VERSION = 1
 META = "minigrad.json"
-PRESETS = {"TwoLayerNet": TwoLayerNet, "MultiLayerNet": MultiLayerNet, "SimpleConvNet": SimpleConvNet}
+PRESETS = {"TwoLayerNet": TwoLayerNet, "MultiLayerNet": MultiLayerNet, "SimpleConvNet": SimpleConvNet, "DeepConvNet": DeepConvNet}
 BOOK_NET = "book net"
 """The architecture entry of a net in the book's style (params, loss, gradient): only its weights are in the file."""
 PARAMETER_FREE = {cls.__name__: cls for cls in (ReLU, Sigmoid, Tanh, SoftmaxWithLoss, SigmoidWithLoss, MeanSquaredError)}
