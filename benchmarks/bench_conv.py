@@ -20,10 +20,16 @@ shows median ms per step and the median over blocks of each block's ratio to the
 same dtype (neighbours in time, so slow drifts of the shared machine cancel). numpy's BLAS and
 PyTorch run single-threaded (a machine shared by several jobs; see ab_step.py for why).
 
+Then the book's ch. 8 DeepConvNet step (six 3x3 convolutions with padding, three 2x2 poolings,
+Affine -> ReLU -> Dropout -> Affine -> Dropout, softmax cross-entropy, SGD) at --deep-batch, minigrad
+against PyTorch CPU eager with the same weights, in this process, float32 and float64 interleaved in
+blocks: median ms per step and the median over blocks of each block's minigrad/torch ratio (one step
+of each, Dropouts off, must give the same weights first).
+
 Then one epoch of `fit` with SimpleConvNet on Fashion-MNIST (60,000 images): its time, and the peak
 memory that numpy and Python allocate during it (tracemalloc) against the dataset's size.
 
-Run: python benchmarks/bench_conv.py [--blocks 5] [--steps 5] [--batches 100 32] [--no-fit]
+Run: python benchmarks/bench_conv.py [--blocks 5] [--steps 5] [--batches 100 32] [--deep-batch 100] [--no-fit]
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ single_threaded_blas()
 import numpy as np  # noqa: E402  (after BLAS is told its thread count)
 from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 
-from minigrad import SimpleConvNet  # noqa: E402
+from minigrad import DeepConvNet, SimpleConvNet  # noqa: E402
 from minigrad.optimizers import SGD, Adam  # noqa: E402
 from minigrad.trainer import Trainer, fit  # noqa: E402
 
@@ -261,6 +267,73 @@ def torch_step_factory(P: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray) -
     return step
 
 
+def deep_torch_step_factory(net: DeepConvNet, x: np.ndarray, t: np.ndarray, dropout: bool = True) -> Callable[[], None]:
+    """DeepConvNet's SGD step in PyTorch CPU eager mode, on copies of net's weights (the same layers, pads and Dropouts)."""
+    import torch
+
+    F = torch.nn.functional
+    params = [torch.tensor(p.copy(), requires_grad=True) for p in net.params.values()]
+    pads = [layer.pad for layer in net.layers if hasattr(layer, "pad") and "W" in layer.params]
+    tx, tt = torch.from_numpy(x), torch.from_numpy(t.astype(np.int64))
+    opt = torch.optim.SGD(params, lr=LR)
+
+    def step() -> None:
+        h = tx
+        for i, pad in enumerate(pads):
+            h = F.relu(F.conv2d(h, params[2 * i], params[2 * i + 1], padding=pad))
+            if i % 2:
+                h = F.max_pool2d(h, 2, 2)
+        h = F.dropout(F.relu(h.flatten(1) @ params[-4] + params[-3]), 0.5, dropout)
+        loss = F.cross_entropy(F.dropout(h @ params[-2] + params[-1], 0.5, dropout), tt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step.params = params  # type: ignore[attr-defined]
+    return step
+
+
+def bench_deep(batch: int, blocks: int, steps: int) -> dict[str, float]:
+    """DeepConvNet: ms per step of minigrad and PyTorch (same process, single-threaded), and per-block minigrad/torch ratios."""
+    import torch
+
+    torch.set_num_threads(1)
+    contenders: dict[str, Callable[[], object]] = {}
+    for dtype in DTYPES:
+        name = np.dtype(dtype).name
+        rng = np.random.default_rng(0)
+        x, t = rng.random((batch, 1, 28, 28)).astype(dtype), rng.integers(0, 10, batch)
+        check = DeepConvNet(rng=1, dtype=dtype)
+        torch_check = deep_torch_step_factory(check, x, t, dropout=False)
+        for layer in check.layers:  # one step with the Dropouts as identities: the same weights after it
+            if type(layer).__name__ == "Dropout":
+                layer.training = False
+        check.loss(x, t)
+        check.backward(need_dx=False, optimizer=SGD(lr=LR))
+        torch_check()
+        tol = 1e-10 if dtype == np.float64 else 1e-4
+        for (key, got), want in zip(check.params.items(), torch_check.params):  # type: ignore[attr-defined]
+            np.testing.assert_allclose(got, want.detach().numpy(), rtol=tol, atol=tol, err_msg=f"DeepConvNet {name} {key}")
+        net, optimizer = DeepConvNet(rng=1, dtype=dtype), SGD(lr=LR)
+
+        def minigrad_step(net: DeepConvNet = net, x: np.ndarray = x, t: np.ndarray = t, opt: SGD = optimizer) -> None:
+            net.loss(x, t)
+            net.backward(need_dx=False, optimizer=opt)
+
+        contenders[f"minigrad {name}"] = minigrad_step
+        contenders[f"torch {name}"] = deep_torch_step_factory(net, x, t)
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for block in range(blocks):
+        for name in list(contenders) if block % 2 == 0 else list(reversed(contenders)):
+            contenders[name]()  # warm up after any switch
+            times[name].append(ms_per_step(contenders[name], steps))
+    result = {name: float(np.median(v)) for name, v in times.items()}
+    for dtype in DTYPES:
+        n = np.dtype(dtype).name
+        result[f"minigrad/torch {n}"] = float(np.median(np.array(times[f"minigrad {n}"]) / np.array(times[f"torch {n}"])))
+    return result
+
+
 # ---------------------------------------------------------------- timing
 
 
@@ -355,6 +428,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=5, help="interleaved timing blocks per batch size")
     parser.add_argument("--steps", type=int, default=5, help="steps per block")
     parser.add_argument("--batches", type=int, nargs="+", default=[100, 32], help="batch sizes (default: 100 32)")
+    parser.add_argument("--deep-batch", type=int, default=100, help="DeepConvNet's batch size (default: 100; 0 skips it)")
     parser.add_argument("--no-fit", action="store_true", help="skip the Fashion-MNIST epoch of fit")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # PyTorch's timing at this batch, as JSON
     args = parser.parse_args()
@@ -386,7 +460,17 @@ def main() -> None:
                   flush=True)
         print(f"{batch:>5} float32 speed-up over float64 (minigrad, interleaved): "
               f"{r['minigrad float64'] / r['minigrad float32']:.2f}x (fused: {r['fused float64'] / r['fused float32']:.2f}x)")
-    print("targets: minigrad/fused <= 1.5 at batch 100 float32; minigrad/book <= 0.2; float32 >= 1.5x faster than float64")
+    print("targets: minigrad/fused <= 1.5 at batch 100 float32; minigrad/book <= 0.2; float32 >= 1.5x faster than float64; "
+          "minigrad/torch <= 0.9 at batch 100 float32")
+    if args.deep_batch and has_torch:
+        r = bench_deep(args.deep_batch, args.blocks, args.steps)
+        print(f"\nDeepConvNet SGD step (the book's ch. 8 net: 6 conv 3x3, 3 pool 2x2, 1024-50-10, Dropouts) on 28x28 images, "
+              f"minigrad against PyTorch in this process, medians of {args.blocks} interleaved blocks of {args.steps} steps")
+        print(f"{'batch':>5} {'dtype':>7} {'minigrad ms':>11} {'torch ms':>9} {'minigrad/torch':>14}")
+        for dtype in DTYPES:
+            n = np.dtype(dtype).name
+            print(f"{args.deep_batch:>5} {n:>7} {r[f'minigrad {n}']:>11.2f} {r[f'torch {n}']:>9.2f} {r[f'minigrad/torch {n}']:>14.3f}", flush=True)
+        print("target: minigrad/torch <= 1.0 at batch 100 float32")
     if not args.no_fit:
         f = fit_epoch(np.float32)
         print(f"\nFashion-MNIST, one epoch of fit (SimpleConvNet float32, Adam lr=0.001, batch 100): {f['seconds']:.1f} s "

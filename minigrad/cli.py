@@ -206,12 +206,15 @@ def _check_model_args(args: argparse.Namespace) -> None:
     """A UsageError for model options that do not go together, before any data is loaded."""
     if args.model == "mlp":
         return
+    book = {"cnn": "SimpleConvNet", "deep-cnn": "DeepConvNet"}[args.model]
     if args.dropout or args.weight_decay:
-        raise UsageError("--dropout and --weight-decay apply to --model mlp (the book's MultiLayerNet); SimpleConvNet has neither")
+        raise UsageError(f"--dropout and --weight-decay apply to --model mlp (the book's MultiLayerNet); {book} has neither to set")
     if args.activation != "relu":
-        raise UsageError(f"--model cnn uses ReLU (the book's SimpleConvNet); got --activation {args.activation}")
+        raise UsageError(f"--model {args.model} uses ReLU (the book's {book}); got --activation {args.activation}")
     if args.hidden is not None and len(args.hidden) != 1:
-        raise UsageError(f"--model cnn has one hidden Affine layer: give --hidden one size, got {len(args.hidden)}")
+        raise UsageError(f"--model {args.model} has one hidden Affine layer: give --hidden one size, got {len(args.hidden)}")
+    if args.model == "deep-cnn" and (args.batchnorm or args.filter_size is not None or args.filters != 30):
+        raise UsageError("--batchnorm, --filters and --filter-size apply to --model cnn; deep-cnn is the book's DeepConvNet as it is")
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -220,8 +223,8 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
 
 
 def _build_model(args: argparse.Namespace, x_train: np.ndarray, n_classes: int, dtype: np.dtype) -> tuple[Any, str]:
-    """The net the arguments ask for and its short description: a MultiLayerNet, or a SimpleConvNet for --model cnn."""
-    from .models import MultiLayerNet, SimpleConvNet
+    """The net the arguments ask for and its short description: a MultiLayerNet, a SimpleConvNet (cnn) or a DeepConvNet (deep-cnn)."""
+    from .models import DeepConvNet, MultiLayerNet, SimpleConvNet
 
     extras = ", batch norm" * args.batchnorm + f", dropout {args.dropout}" * bool(args.dropout)
     extras += f", weight decay {args.weight_decay}" * bool(args.weight_decay)
@@ -231,6 +234,14 @@ def _build_model(args: argparse.Namespace, x_train: np.ndarray, n_classes: int, 
                               use_batchnorm=args.batchnorm, use_dropout=bool(args.dropout), dropout_ratio=args.dropout or 0.5,
                               weight_decay_lambda=args.weight_decay)
         return model, "-".join(map(str, [x_train.shape[1], *hidden, n_classes])) + f" ({args.activation}{extras})"
+    c, h, w = x_train.shape[1:]
+    if args.model == "deep-cnn":
+        hidden = args.hidden[0] if args.hidden else 50
+        try:
+            model = DeepConvNet(x_train.shape[1:], hidden_size=hidden, output_size=n_classes, rng=args.seed, dtype=dtype)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        return model, f"{c}x{h}x{w}-DeepConvNet(6 conv3x3, 3 pool2x2)-{hidden}-{n_classes} (deep-cnn)"
     hidden = args.hidden[0] if args.hidden else 100
     size = args.filter_size or (3 if args.dataset == "digits" else 5)
     conv = {"filter_num": args.filters, "filter_size": size, "pad": 0, "stride": 1}
@@ -239,7 +250,6 @@ def _build_model(args: argparse.Namespace, x_train: np.ndarray, n_classes: int, 
                               use_batchnorm=args.batchnorm)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    c, h, w = x_train.shape[1:]
     return model, f"{c}x{h}x{w}-conv{args.filters}x{size}x{size}-relu-pool2x2-{hidden}-{n_classes} (cnn{extras})"
 
 
@@ -625,12 +635,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", metavar="DIR", help="directory holding the IDX files (mnist, fashion-mnist)")
     train.add_argument("--no-download", action="store_true",
                        help="never download: fail with a message if the files are not found locally")
-    train.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
+    train.add_argument("--model", choices=("mlp", "cnn", "deep-cnn"), default="mlp",
                        help="mlp: a MultiLayerNet (default); cnn: the book's SimpleConvNet, conv -> ReLU -> 2x2 max pool "
-                       "-> Affine -> ReLU -> Affine, on the images (N, 1, H, W), He initialised")
+                       "-> Affine -> ReLU -> Affine, on the images (N, 1, H, W), He initialised; deep-cnn: the book's "
+                       "ch. 8 DeepConvNet, six 3x3 convolutions, three poolings, Affine -> ReLU -> Dropout -> Affine -> Dropout")
     train.add_argument("--hidden", type=_positive_int, nargs="+", default=None, metavar="N",
                        help="hidden layer sizes (default: 50, the book's 784-50-10 on MNIST; "
-                       "cnn: one size, default 100)")
+                       "cnn: one size, default 100; deep-cnn: one size, default 50)")
     train.add_argument("--filters", type=_positive_int, default=30, metavar="FN",
                        help="cnn: number of convolution filters (default: 30, as the book)")
     train.add_argument("--filter-size", type=_positive_int, default=None, metavar="K",

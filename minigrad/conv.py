@@ -31,15 +31,48 @@ def conv_output_size(size: int, filter_size: int, stride: int = 1, pad: int = 0)
     return (size + 2 * pad - filter_size) // stride + 1
 
 
+def _padded(x: np.ndarray, pad: int, pad_w: int | None = None, batch_innermost: bool = False) -> np.ndarray:
+    """x (N, C, H, W) — or (C, H, W, N) if batch_innermost — as a contiguous (C, H + 2·pad, W + 2·pad_w, N) array, zeros around x.
+
+    pad_w defaults to pad; free of copies when x is batch-innermost in memory and nothing is padded.
+    """
+    x = x if batch_innermost else x.transpose(1, 2, 3, 0)
+    pw = pad if pad_w is None else pad_w
+    if not pad and not pw:
+        return np.ascontiguousarray(x)
+    C, H, W, N = x.shape
+    xp = np.empty((C, H + 2 * pad, W + 2 * pw, N), x.dtype)  # np.pad's result, in half its time
+    xp[:, :pad] = 0
+    xp[:, pad + H :] = 0
+    xp[:, pad : pad + H, :pw] = 0
+    xp[:, pad : pad + H, pw + W :] = 0
+    xp[:, pad : pad + H, pw : pw + W] = x
+    return xp
+
+
+def _windows(xp: np.ndarray, filter_h: int, filter_w: int, stride: int) -> np.ndarray:
+    """xp (C, H, W, N) -> a view (C, OH, OW, N, FH, FW): the patch under each output position."""
+    return sliding_window_view(xp, (filter_h, filter_w), axis=(1, 2))[:, ::stride, ::stride]
+
+
+def _columns(windows: np.ndarray) -> np.ndarray:
+    """windows (C, OH, OW, N, FH, FW) -> col (C·FH·FW, OH·OW·N), a copy that reads runs of N numbers."""
+    C, _, _, _, FH, FW = windows.shape
+    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(C * FH * FW, -1)
+
+
+def _add_columns(img: np.ndarray, col: np.ndarray, stride: int, row: int = 0, column: int = 0) -> None:
+    """img (C, H, W, N) += each patch of col (C, FH, FW, OH, OW, N) where _windows took it, outputs counted from (row, column)."""
+    _, FH, FW, OH, OW, _ = col.shape
+    r, c = row * stride, column * stride
+    for i in range(FH):  # a loop over kernel offsets, each adding one strided slice
+        for j in range(FW):
+            img[:, r + i : r + i + stride * OH : stride, c + j : c + j + stride * OW : stride] += col[:, i, j]
+
+
 def im2col(x: np.ndarray, filter_h: int, filter_w: int, stride: int = 1, pad: int = 0) -> np.ndarray:
     """x (N, C, H, W) -> col (C·FH·FW, OH·OW·N): column (i·OW + j)·N + n holds the patch under output (n, i, j)."""
-    N, C, H, W = x.shape
-    x = np.ascontiguousarray(x.transpose(1, 2, 3, 0))  # (C, H, W, N): free when x is already batch-innermost
-    if pad:
-        x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-    windows = sliding_window_view(x, (filter_h, filter_w), axis=(1, 2))[:, ::stride, ::stride]
-    # (C, OH, OW, N, FH, FW) -> (C, FH, FW, OH, OW, N): the copy reads runs of N numbers
-    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(C * filter_h * filter_w, -1)
+    return _columns(_windows(_padded(x, pad), filter_h, filter_w, stride))
 
 
 def col2im(
@@ -48,12 +81,44 @@ def col2im(
     """col (C·FH·FW, OH·OW·N) -> x (N, C, H, W): each patch added back where im2col took it (overlaps sum)."""
     N, C, H, W = x_shape
     OH, OW = conv_output_size(H, filter_h, stride, pad), conv_output_size(W, filter_w, stride, pad)
-    col = col.reshape(C, filter_h, filter_w, OH, OW, N)
     img = np.zeros((C, H + 2 * pad, W + 2 * pad, N), dtype=col.dtype)
-    for i in range(filter_h):  # a loop over kernel offsets, each adding one strided slice
-        for j in range(filter_w):
-            img[:, i : i + stride * OH : stride, j : j + stride * OW : stride] += col[:, i, j]
+    _add_columns(img, col.reshape(C, filter_h, filter_w, OH, OW, N), stride)
     return img[:, pad : pad + H, pad : pad + W].transpose(3, 0, 1, 2)
+
+
+BLOCK_BYTES = 1 << 20
+"""The size of im2col's columns that Convolution makes at a time: a block of output positions whose patches stay in cache."""
+
+
+def _blocks(OH: int, OW: int, N: int, K: int, itemsize: int) -> list[tuple[int, int, int, int]]:
+    """Blocks (row, rows, column, columns) of output positions, in order, with about BLOCK_BYTES of columns each.
+
+    A block is whole rows, or a run of columns of one row: either way one contiguous range of the
+    (OH·OW·N) output columns.
+    """
+    positions = max(1, BLOCK_BYTES // (K * N * itemsize))
+    if positions >= OW:
+        rows = positions // OW
+        return [(r, min(rows, OH - r), 0, OW) for r in range(0, OH, rows)]
+    return [(r, 1, c, min(positions, OW - c)) for r in range(OH) for c in range(0, OW, positions)]
+
+
+def _blockwise(windows: np.ndarray) -> Any:
+    """(its output columns, its first output (row, column), its patches) per block of output positions: one GEMM's worth of im2col."""
+    C, OH, OW, N, FH, FW = windows.shape
+    for row, rows, col, cols in _blocks(OH, OW, N, C * FH * FW, windows.itemsize):
+        start = (row * OW + col) * N
+        yield slice(start, start + rows * cols * N), (row, col), windows[:, row : row + rows, col : col + cols]
+
+
+def _correlate(xp: np.ndarray, Wm: np.ndarray, filter_h: int, filter_w: int, stride: int) -> np.ndarray:
+    """Wm (FN, C·FH·FW) · im2col of xp (C, H, W, N) -> (FN, OH·OW·N), im2col made a block at a time while it is in cache."""
+    windows = _windows(xp, filter_h, filter_w, stride)
+    OH, OW, N = windows.shape[1:4]
+    y = np.empty((len(Wm), OH * OW * N), Wm.dtype)
+    for block, _, patches in _blockwise(windows):
+        np.matmul(Wm, _columns(patches), out=y[:, block])
+    return y
 
 
 def _images(x: ArrayLike, where: str, channels: int | None = None) -> np.ndarray:
@@ -102,13 +167,14 @@ class Convolution(Layer):
             )
         self.params = {"W": W, "b": b}
         self.grads = {"W": np.zeros_like(W), "b": np.zeros_like(b)}
-        self.col: np.ndarray | None = None
+        self.xp: np.ndarray | None = None
+        """The padded input (C, H + 2·pad, W + 2·pad, N) of the latest forward: backward takes its patches again."""
 
     W, b, dW, db = BookParam(), BookParam(), BookParam(grad=True), BookParam(grad=True)
     """The book's names for params["W"], params["b"] (the live arrays) and grads["W"], grads["b"]."""
 
     def forward(self, x: ArrayLike) -> np.ndarray:
-        self.col = None  # a forward that raises leaves nothing for backward
+        self.xp = None  # a forward that raises leaves nothing for backward
         W, b = self.params["W"], self.params["b"]
         FN, C, FH, FW = W.shape
         x = _images(x, "Convolution.forward", C)
@@ -116,24 +182,45 @@ class Convolution(Layer):
         self.x_shape, self.x_dtype = x.shape, x.dtype
         if x.dtype != W.dtype:
             x = x.astype(W.dtype)
-        N, OH, OW = x.shape[0], conv_output_size(x.shape[2], FH, self.stride, self.pad), conv_output_size(x.shape[3], FW, self.stride, self.pad)
-        self.col = im2col(x, FH, FW, self.stride, self.pad)
-        y = W.reshape(FN, -1) @ self.col  # (FN, OH·OW·N)
+        xp = _padded(x, self.pad)
+        y = _correlate(xp, W.reshape(FN, -1), FH, FW, self.stride)  # (FN, OH·OW·N)
         y += b[:, None]
-        self.y_shape = (N, FN, OH, OW)
+        N, OH, OW = x.shape[0], conv_output_size(x.shape[2], FH, self.stride, self.pad), conv_output_size(x.shape[3], FW, self.stride, self.pad)
+        self.xp, self.y_shape = xp, (N, FN, OH, OW)
         return y.reshape(FN, OH, OW, N).transpose(3, 0, 1, 2)  # batch-innermost memory, seen as (N, FN, OH, OW)
 
     def backward(self, dout: ArrayLike, need_dx: bool = True) -> np.ndarray | None:
-        """dW = dout·colᵀ, db = Σ dout over N, OH, OW, and dx = col2im(Wᵀ·dout) (None when need_dx is False)."""
-        col, W = self._cache(self.col), self.params["W"]
+        """dW = dout·colᵀ, db = Σ dout over N, OH, OW, and dx = col2im(Wᵀ·dout) (None when need_dx is False).
+
+        With stride 1, dx is the same as the correlation of dout, padded by FH − 1 − pad, with W
+        flipped and its channels swapped: the forward's blocked GEMM, without col2im's scattered adds.
+        """
+        xp, W = self._cache(self.xp), self.params["W"]
         FN, C, FH, FW = W.shape
+        N, _, OH, OW = self.y_shape
         dout = self._dout(dout, self.y_shape).astype(W.dtype, copy=False)
         d = dout.transpose(1, 2, 3, 0).reshape(FN, -1)  # (FN, OH·OW·N): a view when dout is batch-innermost
-        self.grads["W"] = (d @ col.T).reshape(W.shape)
+        dWt, part = np.zeros((C * FH * FW, FN), W.dtype), np.empty((C * FH * FW, FN), W.dtype)
+        full = self.stride == 1 and self.pad < min(FH, FW)  # dx as a correlation
+        dxp = np.zeros_like(xp) if need_dx and not full else None
+        for block, origin, patches in _blockwise(_windows(xp, FH, FW, self.stride)):
+            np.matmul(_columns(patches), d[:, block].T, out=part)  # the columns again: cheaper than keeping them all
+            dWt += part
+            if dxp is not None:
+                rows, cols = patches.shape[1:3]
+                _add_columns(dxp, (W.reshape(FN, -1).T @ d[:, block]).reshape(C, FH, FW, rows, cols, N), self.stride, *origin)
+        self.grads["W"] = dWt.T.reshape(W.shape)
         self.grads["b"] = d.sum(axis=1)
         if not need_dx:
             return None
-        dx = col2im(W.reshape(FN, -1).T @ d, self.x_shape, FH, FW, self.stride, self.pad)
+        H, W_ = self.x_shape[2:]
+        if full:
+            dp = _padded(d.reshape(FN, OH, OW, N), FH - 1 - self.pad, FW - 1 - self.pad, batch_innermost=True)
+            flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, -1)
+            dx = _correlate(dp, flipped, FH, FW, 1).reshape(C, H, W_, N).transpose(3, 0, 1, 2)
+        else:
+            p = self.pad
+            dx = dxp[:, p : p + H, p : p + W_].transpose(3, 0, 1, 2)
         return dx if dx.dtype == self.x_dtype or self.x_dtype.kind != "f" else dx.astype(self.x_dtype)
 
     def __repr__(self) -> str:

@@ -152,14 +152,43 @@ def test_convolution_need_dx_false_skips_dx_and_fills_the_same_grads():
         np.testing.assert_array_equal(layer.grads[key], g)
 
 
-def test_sequential_skips_the_first_convolutions_dx_in_training(monkeypatch):
+@pytest.mark.parametrize("stride", [1, 2])
+def test_sequential_skips_the_first_convolutions_dx_in_training(monkeypatch, stride):
     rng = np.random.default_rng(5)
-    conv = Convolution(rng.standard_normal((2, 1, 3, 3)), np.zeros(2))
-    net = Sequential(conv, ReLU(), Affine(rng.standard_normal((2 * 4 * 4, 3)), np.zeros(3)), loss=SoftmaxWithLoss())
+    conv = Convolution(rng.standard_normal((2, 1, 3, 3)), np.zeros(2), stride=stride, pad=1)
+    net = Sequential(conv, ReLU(), Affine(rng.standard_normal((2 * (6 // stride) ** 2, 3)), np.zeros(3)), loss=SoftmaxWithLoss())
     calls = []
-    monkeypatch.setattr(minigrad.conv, "col2im", lambda *a: calls.append(a))
-    net.gradient(rng.standard_normal((4, 1, 6, 6)), np.array([0, 1, 2, 0]))
-    assert calls == []
+    correlate, add_columns = minigrad.conv._correlate, minigrad.conv._add_columns
+    monkeypatch.setattr(minigrad.conv, "_correlate", lambda *a: calls.append("correlate") or correlate(*a))
+    monkeypatch.setattr(minigrad.conv, "_add_columns", lambda *a: calls.append("add_columns") or add_columns(*a))
+    x, t = rng.standard_normal((4, 1, 6, 6)), np.array([0, 1, 2, 0])
+    net.gradient(x, t)
+    assert calls == ["correlate"]  # the forward's: neither way of computing dx ran
+    calls.clear()
+    net.forward(x, t)
+    net.backward()  # dx wanted: by a second correlation with stride 1, by col2im's adds otherwise
+    assert calls == (["correlate", "correlate"] if stride == 1 else ["correlate", "add_columns"])
+
+
+@settings(max_examples=25)
+@given(conv_cases(), st.sampled_from([1, 64, 400]))
+def test_convolution_block_by_block_is_the_whole_im2col_gemm(case, block_bytes):
+    """Any blocking of the output positions (whole rows, runs within a row) gives y, dW and dx of one im2col GEMM."""
+    x, W, b, stride, pad = case
+    FN = len(W)
+    layer = Convolution(W, b, stride, pad)
+    saved, minigrad.conv.BLOCK_BYTES = minigrad.conv.BLOCK_BYTES, block_bytes
+    try:
+        y = layer.forward(x)
+        dout = np.random.default_rng(0).standard_normal(y.shape)
+        dx = layer.backward(dout)
+    finally:
+        minigrad.conv.BLOCK_BYTES = saved
+    col = im2col(x, W.shape[2], W.shape[3], stride, pad)
+    d = dout.transpose(1, 2, 3, 0).reshape(FN, -1)
+    np.testing.assert_allclose(y, conv_loops(x, W, b, stride, pad), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["W"], (d @ col.T).reshape(W.shape), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, col2im(W.reshape(FN, -1).T @ d, x.shape, W.shape[2], W.shape[3], stride, pad), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
