@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from minigrad import SimpleConvNet, load_model
+from minigrad.datasets import FASHION_MNIST_CLASSES as CLASSES
 from minigrad.datasets import load_fashion_mnist
 from minigrad.optimizers import Adam
 from minigrad.plotting import pyplot, suptitle
 from minigrad.trainer import Trainer
-
-CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
 def show_filters(plt, before: np.ndarray, after: np.ndarray, path: Path) -> None:

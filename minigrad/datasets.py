@@ -48,6 +48,7 @@ __all__ = [
     "DataNotFoundError",
     "MNIST",
     "FASHION_MNIST",
+    "FASHION_MNIST_CLASSES",
     "DATA_ENV",
 ]
 
@@ -560,6 +561,9 @@ def load_fashion_mnist(
         FASHION_MNIST, normalize, flatten, one_hot_label, data_dir, download=download, progress=progress
     )
 
+
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+"""Fashion-MNIST's class names, by label 0-9."""
 
 DATASETS = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 """Each loader by the name the command line and the examples use."""

@@ -100,7 +100,8 @@ class BookParams:
         missing = [k for k in arrays if k not in saved and not k.startswith("running_")]  # the book saves no running statistics
         unknown = [k for k in saved if k not in arrays]
         if missing or unknown:
-            raise ModelFileError(f"{where}: {os.fspath(file_name)} lacks {missing} and has unknown {unknown}; this net's keys are {list(arrays)}")
+            wrong = " and ".join([f"lacks {missing}"] * bool(missing) + [f"has unknown {unknown}"] * bool(unknown))
+            raise ModelFileError(f"{where}: {os.fspath(file_name)} {wrong}; this net's keys are {list(arrays)}")
         for k, a in saved.items():
             if a.shape != arrays[k].shape or a.dtype.kind not in "biuf":
                 raise ModelFileError(f"{where}: {os.fspath(file_name)} holds {k} of shape {a.shape} and dtype {a.dtype}, this net's {k} is a {arrays[k].dtype} array of shape {arrays[k].shape}")

@@ -174,7 +174,7 @@ def test_a_float32_net_loads_the_books_float64_file(tmp_path):
 
 @pytest.mark.parametrize(
     "edit, message",
-    [(lambda P: P.pop("b2"), r"lacks \['b2'\] and has unknown \[\]"), (lambda P: P.update(W9=np.ones(2)), r"has unknown \['W9'\]"),
+    [(lambda P: P.pop("b2"), r"lacks \['b2'\]; this net's keys are"), (lambda P: P.update(W9=np.ones(2)), r"has unknown \['W9'\]"),
      (lambda P: P.update(W1=np.ones((4, 9))), r"holds W1 of shape \(4, 9\) and dtype float64, this net's W1 is a float64 array of shape \(4, 8\)"),
      (lambda P: P.update(W1=np.ones((4, 8), complex)), "dtype complex128"), (lambda P: P.update(b1=[1.0] * 8), "not a dict of names to arrays")],
     ids=["missing", "unknown", "shape", "complex", "a list"],

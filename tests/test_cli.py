@@ -88,6 +88,9 @@ def test_version_names_the_package(tmp_path):
         (["train", "--dropout", "1"], "argument --dropout: expected a number in [0, 1), got 1"),
         (["train", "--weight-decay", "-0.1"], "argument --weight-decay: expected a number >= 0, got -0.1"),
         (["train", "--model", "cnn", "--dropout", "0.3"], "--dropout and --weight-decay apply to --model mlp"),
+        (["train", "--model", "deep-cnn", "--dropout", "0.3"], "DeepConvNet has neither to set"),
+        (["train", "--model", "deep-cnn", "--filters", "8"], "--batchnorm, --filters and --filter-size apply to --model cnn"),
+        (["train", "--model", "deep-cnn", "--hidden", "3", "4"], "--model deep-cnn has one hidden Affine layer"),
         (["gradcheck", "x.py:Layer"], "the following arguments are required: --shapes"),
         (["gradcheck", "missing.py:Layer", "--shapes", "2"], "no such file: missing.py"),
         (["gradcheck", "NoColon", "--shapes", "2"], "expected path/to/file.py:ClassName or module:ClassName"),
@@ -247,6 +250,20 @@ def test_train_model_cnn_trains_the_books_simple_conv_net_on_the_digit_images(tm
     final = float(out.split("final val_accuracy ")[1].split()[0])
     assert final > 0.85
     _, (x_test, t_test) = load_digits(flatten=False)  # the saved weights reproduce the reported accuracy
+    assert model.accuracy(x_test, t_test) == pytest.approx(final, abs=1e-4)
+
+
+def test_train_model_deep_cnn_trains_the_books_deep_conv_net(tmp_path, monkeypatch, capsys):
+    status = call(tmp_path, monkeypatch, "train", "--model", "deep-cnn", "--optimizer", "adam", "--lr", "0.003", "--epochs", "3",
+                  "--dtype", "float32", "--out", "deep")
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "(deep-cnn), adam lr=0.003, batch size 100, 3 epochs, float32" in out
+    model = load_model(tmp_path / "deep" / "model.npz")
+    assert type(model).__name__ == "DeepConvNet" and list(model.params)[:2] == ["W1", "b1"] and model.params["W8"].shape == (50, 10)
+    first, final = (float(out.split(f"epoch {e}/3")[1].split("val_accuracy ")[1].split()[0]) for e in (1, 3))
+    assert final > first and final > 0.5  # it learns (three epochs of 15 batches; the book's net on MNIST needs many more)
+    _, (x_test, t_test) = load_digits(flatten=False)
     assert model.accuracy(x_test, t_test) == pytest.approx(final, abs=1e-4)
 
 

@@ -114,6 +114,16 @@ def test_train_convnet_trains_the_simple_conv_net_on_fashion_mnist_and_saves_it(
     assert type(load_model(tmp_path / "cnn.npz")).__name__ == "SimpleConvNet"
 
 
+def test_misclassified_fashion_trains_deep_conv_net_and_draws_the_images_it_gets_wrong(tmp_path):
+    fashion_mnist_or_skip()
+    out = run("misclassified_fashion.py", "--epochs", "1", "--train-size", "500", "--save", "deep.npz", "--out", "wrong.png", cwd=tmp_path)
+    accuracy, wrong = re.search(r"test accuracy ([0-9.]+): (\d+) of 10000 misclassified; wrote wrong.png", out).groups()
+    assert float(accuracy) > 0.2 and int(wrong) == round((1 - float(accuracy)) * 10000)  # 5 batches: above chance
+    assert (tmp_path / "wrong.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = run("misclassified_fashion.py", "--model", "deep.npz", "--out", "again.png", cwd=tmp_path)  # the saved net, the same
+    assert f"test accuracy {accuracy}: {wrong} of 10000" in again
+
+
 def test_convnet_filters_shows_the_filters_before_and_after_and_predictions(tmp_path):
     fashion_mnist_or_skip()
     out = run("convnet_filters.py", "--epochs", "1", "--train-size", "500", "--out", "figs", cwd=tmp_path)
