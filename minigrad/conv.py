@@ -96,7 +96,7 @@ def _blocks(OH: int, OW: int, N: int, K: int, itemsize: int) -> list[tuple[int, 
     A block is whole rows, or a run of columns of one row: either way one contiguous range of the
     (OH·OW·N) output columns.
     """
-    positions = max(1, BLOCK_BYTES // (K * N * itemsize))
+    positions = max(1, BLOCK_BYTES // max(1, K * N * itemsize))  # an empty batch (N = 0): one block
     if positions >= OW:
         rows = positions // OW
         return [(r, min(rows, OH - r), 0, OW) for r in range(0, OH, rows)]
