@@ -258,10 +258,11 @@ def test_train_model_deep_cnn_trains_the_books_deep_conv_net(tmp_path, monkeypat
                   "--dtype", "float32", "--out", "deep")
     assert status == 0
     out = capsys.readouterr().out
-    assert "(deep-cnn), adam lr=0.003, batch size 100, 3 epochs, float32" in out
+    assert "net: 1x8x8-DeepConvNet(6 conv3x3, 3 pool2x2)-50-10 (deep-cnn)" in out
+    assert "training: adam lr=0.003, batch size 100, 3 epochs, float32" in out
     model = load_model(tmp_path / "deep" / "model.npz")
     assert type(model).__name__ == "DeepConvNet" and list(model.params)[:2] == ["W1", "b1"] and model.params["W8"].shape == (50, 10)
-    first, final = (float(out.split(f"epoch {e}/3")[1].split("val_accuracy ")[1].split()[0]) for e in (1, 3))
+    first, final = (float(re.search(rf"^epoch {e}/3 .* val loss [0-9.]+ acc ([0-9.]+)", out, re.M).group(1)) for e in (1, 3))
     assert final > first and final > 0.5  # it learns (three epochs of 15 batches; the book's net on MNIST needs many more)
     _, (x_test, t_test) = load_digits(flatten=False)
     assert model.accuracy(x_test, t_test) == pytest.approx(final, abs=1e-4)
